@@ -1,0 +1,89 @@
+-- One row per inventory line of every active daily snapshot (raw.inventory), exact duplicates removed.
+
+with
+
+source as (
+
+    select * from {{ source('erp', 'inventory') }}
+
+),
+
+active_batches as (
+
+    select batch_id, business_date, is_current_export
+    from {{ ref('stg_landing__batches') }}
+    where is_active
+
+),
+
+known_items as (
+
+    select distinct sku from {{ ref('stg_erp__items') }}
+
+),
+
+renamed as (
+
+    select
+        source.snapshot_date,
+        {{ normalise_code('source.sku') }} as sku,
+        {{ normalise_code('source.warehouse_code') }} as warehouse_code,
+        source.on_hand,
+        source.unit_cost,
+        active_batches.is_current_export as is_latest_snapshot,
+
+        source._batch_id,
+        active_batches.business_date as _business_date,
+        source._source,
+        source._source_ref,
+        source._file_sha256,
+        source._received_at,
+        source._row_number
+
+    from source
+    inner join active_batches
+        on source._batch_id = active_batches.batch_id
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        row_number() over (
+            partition by _batch_id, snapshot_date, sku, warehouse_code, on_hand, unit_cost
+            order by _row_number
+        ) as occurrence
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        deduplicated.snapshot_date,
+        deduplicated.sku,
+        deduplicated.warehouse_code,
+        deduplicated.on_hand,
+        deduplicated.unit_cost,
+        deduplicated.is_latest_snapshot,
+        known_items.sku is null as is_unknown_sku,
+        coalesce(deduplicated.on_hand < 0, false) as is_negative_quantity,
+
+        deduplicated._batch_id,
+        deduplicated._business_date,
+        deduplicated._source,
+        deduplicated._source_ref,
+        deduplicated._file_sha256,
+        deduplicated._received_at,
+        deduplicated._row_number
+
+    from deduplicated
+    left join known_items
+        on deduplicated.sku = known_items.sku
+    where deduplicated.occurrence = 1
+
+)
+
+select * from final

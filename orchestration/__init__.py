@@ -1,0 +1,1 @@
+"""Dagster code location of forecasting-mrp: thin assets that call the libraries."""

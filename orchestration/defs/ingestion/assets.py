@@ -1,0 +1,128 @@
+"""Raw landing assets: the day's source files -> ``raw.<entity>`` with lineage, one transaction per file."""
+
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+import dagster as dg
+
+from ingestion.landing import InboxFile, LandingResult, ensure_raw_schema, land_inbox_files
+from ingestion.schema import ENTITIES
+from orchestration.defs.ingestion.partitions import daily_partitions
+from orchestration.defs.ingestion.resources import InboxResource
+from orchestration.defs.warehouse.resources import WarehouseResource
+
+ERP_ENTITIES = [e for e in ENTITIES.values() if e.export]
+NO_REJECTED_FILES = "no_rejected_files"
+
+
+def _partition_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
+def _land(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, files: list[InboxFile]
+) -> tuple[list[LandingResult], float]:
+    started = time.perf_counter()
+    progress = {"done": 0}
+
+    def report(item: InboxFile, results: list[LandingResult]) -> None:
+        progress["done"] += 1
+        for result in results:
+            if result.status == "rejected":
+                context.log.warning(f"rejected {item.path.name}: {result.error}")
+        if progress["done"] % 50 == 0 or progress["done"] == len(files):
+            context.log.info(f"landed {progress['done']}/{len(files)} files")
+
+    with warehouse.connect() as conn:
+        ensure_raw_schema(conn)
+        results = land_inbox_files(conn, files, on_file=report)
+    return results, time.perf_counter() - started
+
+
+def _summary(results: list[LandingResult], seconds: float) -> dict[str, dg.MetadataValue]:
+    statuses = Counter(r.status for r in results)
+    return {
+        "files": dg.MetadataValue.int(len(results)),
+        "files_landed": dg.MetadataValue.int(statuses["landed"]),
+        "files_duplicate": dg.MetadataValue.int(statuses["duplicate"]),
+        "files_rejected": dg.MetadataValue.int(statuses["rejected"]),
+        "rows_landed": dg.MetadataValue.int(sum(r.rows for r in results)),
+        "batches_superseded": dg.MetadataValue.int(sum(len(r.superseded) for r in results)),
+        "seconds": dg.MetadataValue.float(round(seconds, 3)),
+    }
+
+
+def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.AssetCheckResult:
+    rejected = [r for r in results if r.status == "rejected"]
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=NO_REJECTED_FILES,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_files": dg.MetadataValue.int(len(rejected)),
+            "errors": dg.MetadataValue.md("\n".join(f"- {r.error}" for r in rejected[:20]) or "none"),
+        },
+    )
+
+
+@dg.asset(
+    key=["raw", "sales"],
+    group_name="ingestion",
+    kinds={"python", "postgres"},
+    owners=["team:data-engineering"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[
+        dg.AssetCheckSpec(
+            NO_REJECTED_FILES, asset=["raw", "sales"], description="Every cash-closing file of the days landed."
+        )
+    ],
+)
+def raw_sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
+    """Daily sales from the cash-closing emails: one row per SKU per business day as the email reported it,
+    with lineage (batch, Message-ID, attachment sha256, received time, row number). A corrected resend
+    supersedes the earlier email of the same day; the same email twice lands once."""
+    first, last = _partition_days(context)
+    files = inbox.files_between(first, last, "email")
+    context.log.info(f"{len(files)} cash-closing emails for {first}..{last} in {inbox.root() / 'email'}")
+    results, seconds = _land(context, warehouse, files)
+    yield dg.MaterializeResult(metadata={**_summary(results, seconds), "first_day": str(first), "last_day": str(last)})
+    yield _rejected_check(dg.AssetKey(["raw", "sales"]), results)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["raw", e.name],
+            group_name="ingestion",
+            kinds={"python", "postgres"},
+            owners=["team:data-engineering"],
+            description=f"ERP export `{e.export}_<YYYYMMDD>.csv` as delivered ({e.kind} data), with lineage per row.",
+            skippable=True,
+        )
+        for e in ERP_ENTITIES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", e.name], description="Every export of the days landed.")
+        for e in ERP_ENTITIES
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=True,
+    name="raw_erp_exports",
+)
+def raw_erp_exports(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
+    """ERP exports of the days in the partition range, each file into its raw table."""
+    first, last = _partition_days(context)
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    files = [f for f in inbox.files_between(first, last, "erp") if f.entity in selected]
+    context.log.info(f"{len(files)} ERP exports for {first}..{last} in {inbox.root() / 'erp'}")
+    results, seconds = _land(context, warehouse, files)
+    for name in sorted(selected):
+        mine = [r for r in results if r.entity == name]
+        key = dg.AssetKey(["raw", name])
+        yield dg.MaterializeResult(asset_key=key, metadata=_summary(mine, seconds))
+        yield _rejected_check(key, mine)
