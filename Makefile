@@ -29,7 +29,7 @@ bench: $(STAMP)  ## speed benchmarks; results go to docs/benchmarks.md by hand
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy fmrp ingestion orchestration
+	$(BIN)/mypy fmrp ingestion orchestration mrp
 
 dbt-build: $(STAMP)  ## dbt build on the warehouse, outside Dagster
 	$(BIN)/fmrp dbt build

@@ -20,6 +20,7 @@ from fmrp.warehouse import (
     WarehouseError,
     connect,
     dbt_env,
+    dbt_executable,
     embedded_server,
     redact,
     warehouse_url,
@@ -92,6 +93,7 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
     out: Annotated[Path | None, typer.Option(help="Inbox folder to write (default FMRP_INBOX_DIR).")] = None,
     truth: Annotated[Path | None, typer.Option(help="Ground-truth folder (default FMRP_DEMO_TRUTH_DIR).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace demo files already in the folders.")] = False,
 ) -> None:
     """Generate the demo factory's source files (emails, ERP exports) and its ground truth."""
     from fmrp.demo import FactoryConfig, generate_factory
@@ -103,20 +105,32 @@ def demo_data(
         inbox_dir=out or settings.inbox,
         truth_dir=truth or settings.truth_dir,
         progress=True,
+        overwrite=overwrite,
     )
-    console.print(summary)
+    table = Table(title=f"Demo factory written to {out or settings.inbox}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, value in summary.as_rows():
+        table.add_row(str(label), str(value))
+    console.print(table)
 
 
 def _inbox_has_files(inbox: Path) -> bool:
     return any((inbox / "email").glob("*.eml")) or any((inbox / "erp").glob("*.csv"))
 
 
-def _ensure_dbt_manifest() -> None:
-    from dagster_dbt import DbtProject
-
+def _dbt(*args: str, url: str | None = None) -> int:
+    """Run dbt on the project with the warehouse's connection in the environment."""
     project_dir = project_root() / "dbt_project"
-    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
-    project.preparer.prepare(project)
+    env = {**os.environ, **dbt_env(url or warehouse_url())}
+    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    return subprocess.call(command, env=env, cwd=project_dir)
+
+
+def _ensure_dbt_manifest(url: str) -> None:
+    """dagster-dbt reads target/manifest.json when the definitions load: parse the project first."""
+    if _dbt("parse", "--quiet", url=url) != 0:
+        raise typer.Exit(1)
 
 
 @app.command("demo")
@@ -131,16 +145,17 @@ def demo(
     url = warehouse_url(settings)
     console.print(f"warehouse: {redact(url)}")
     if not _inbox_has_files(settings.inbox):
-        demo_data(skus=skus, years=years, start=None, seed=seed, out=None, truth=None)
+        demo_data(skus=skus, years=years, start=None, seed=seed, out=None, truth=None, overwrite=False)
     else:
         console.print(f"inbox {settings.inbox} has files: not generating demo data")
     from ingestion.landing import scan_inbox
 
-    days = sorted({f.business_date for f in scan_inbox(settings.inbox) if f.business_date})
+    files = list(scan_inbox(settings.inbox))
+    days = sorted({f.business_date for f in files if f.business_date})
     if not days:
         err_console.print(f"no source files in {settings.inbox}")
         raise typer.Exit(1)
-    _ensure_dbt_manifest()
+    _ensure_dbt_manifest(url)
     from fmrp.dagster_home import prepare_dagster_home
 
     prepare_dagster_home(settings)
@@ -148,9 +163,9 @@ def demo(
 
     from orchestration.pipeline import run_pipeline
 
-    console.print(f"running the pipeline for {days[0]}..{days[-1]} ({len(days)} days with files)")
+    console.print(f"running the pipeline for {days[0]}..{days[-1]} ({len(files)} files on {len(days)} days)")
     with dg.DagsterInstance.get() as instance:
-        report = run_pipeline(days[0], days[-1], instance=instance)
+        report = run_pipeline(files, instance=instance)
     _print_summary(url, report.seconds, time.perf_counter() - started)
 
 
@@ -158,7 +173,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
     with connect(url) as conn:
         tables = conn.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'marts') and table_type = 'BASE TABLE' order by 1, 2"
+            "where table_schema in ('raw', 'marts', 'snapshots') and table_type = 'BASE TABLE' order by 1, 2"
         ).fetchall()
         table = Table(title="Warehouse tables")
         table.add_column("table")
@@ -170,7 +185,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
     for step, took in seconds.items():
         console.print(f"{step}: {took:.1f} s")
     console.print(f"total: {total:.1f} s")
-    console.print(
+    print(
         "\nNext:\n"
         "  make dev                 Dagster UI on http://127.0.0.1:3000 (asset graph, runs, checks)\n"
         f"  psql '{url}'   the warehouse (schemas raw, staging, intermediate, marts, snapshots)\n"
@@ -181,17 +196,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context) -> None:
     """Run dbt against the warehouse, e.g. ``fmrp dbt build`` or ``fmrp dbt docs generate``."""
-    env = {**os.environ, **dbt_env(warehouse_url())}
-    project_dir = project_root() / "dbt_project"
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        *ctx.args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-    ]
-    raise typer.Exit(subprocess.call(command, env=env, cwd=project_dir))
+    raise typer.Exit(_dbt(*ctx.args))
 
 
 @app.command("dev")
@@ -202,26 +207,30 @@ def dev(
     from fmrp.dagster_home import prepare_dagster_home
 
     settings = get_settings()
-    warehouse_url(settings)
     home = prepare_dagster_home(settings)
-    _ensure_dbt_manifest()
+    _ensure_dbt_manifest(warehouse_url(settings))
     console.print(f"DAGSTER_HOME={home}; Dagster UI on http://127.0.0.1:{port}")
     command = [
         str(Path(sys.executable).parent / "dagster"),
         "dev",
-        "-m",
-        "orchestration.definitions",
+        "-w",
+        str(project_root() / "workspace.yaml"),
         "-h",
         "127.0.0.1",
         "-p",
         str(port),
     ]
-    process = subprocess.Popen(command, cwd=project_root(), start_new_session=True)
-    try:
-        raise typer.Exit(process.wait())
-    except KeyboardInterrupt:
+    # dagster dev's code server runs `dbt parse` through the dbt on PATH (DbtProject.prepare_if_dev)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    process = subprocess.Popen(command, cwd=project_root(), env=env, start_new_session=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        # dagster dev runs in its own process group: pass the stop on to all of it (webserver, daemon, code server)
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    raise typer.Exit(process.wait())
 
 
 @app.command("settings")
@@ -234,9 +243,11 @@ def show_settings() -> None:
 
 
 def main() -> None:
+    from fmrp.demo import DemoDataExistsError
+
     try:
         app()
-    except WarehouseError as err:
+    except (WarehouseError, DemoDataExistsError) as err:
         err_console.print(f"error: {err}")
         sys.exit(2)
 

@@ -13,13 +13,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -267,7 +268,6 @@ def dbt_env(url: str) -> dict[str, str]:
     }
 
 
-def build_url(params: dict[str, str]) -> str:
-    """Inverse of ``connection_params`` for URLs the tests build."""
-    query = urlencode({"host": params["host"], "port": params["port"]})
-    return f"postgresql://{quote(params['user'])}@/{params['dbname']}?{query}"
+def dbt_executable() -> str:
+    """The dbt of this interpreter's environment, whether or not the venv is on PATH."""
+    return str(Path(sys.executable).parent / "dbt")

@@ -156,3 +156,10 @@ def test_an_unchanged_position_on_another_day_is_a_new_batch(conn, tmp_path: Pat
     second = land_erp_file(conn, tmp_path / "estoque_20240108.csv")
     assert (first.status, second.status) == ("landed", "landed")
     assert conn.execute("select count(*) from raw.batches where status = 'active'").fetchone() == (2,)
+
+
+def test_a_header_only_export_is_an_empty_active_batch(conn, tmp_path: Path):
+    (tmp_path / "paradas_20240105.csv").write_text("Centro de Trabalho;Início;Fim;Motivo\n")
+    result = land_erp_file(conn, tmp_path / "paradas_20240105.csv")
+    assert (result.status, result.rows) == ("landed", 0)
+    assert conn.execute("select status, row_count from raw.batches").fetchone() == ("active", 0)

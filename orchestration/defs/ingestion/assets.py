@@ -16,6 +16,16 @@ ERP_ENTITIES = [e for e in ENTITIES.values() if e.export]
 NO_REJECTED_FILES = "no_rejected_files"
 
 
+raw_batches = dg.AssetSpec(
+    ["raw", "batches"],
+    group_name="ingestion",
+    kinds={"postgres"},
+    owners=["team:data-engineering"],
+    description="The landing ledger: one row per file ever seen (entity, source, sha256, business date, status "
+    "active/superseded/rejected, error). Written by every landing asset in the same transaction as its rows.",
+)
+
+
 def _partition_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()

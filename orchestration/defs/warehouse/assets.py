@@ -15,7 +15,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
-        if props["resource_type"] == "source":
+        if props["resource_type"] == "source":  # the landing assets of orchestration/defs/ingestion
             return spec.replace_attributes(key=dg.AssetKey(["raw", props["name"]]))
         return spec.replace_attributes(
             key=dg.AssetKey([props["schema"], props["name"]]),

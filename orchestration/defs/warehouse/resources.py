@@ -1,17 +1,15 @@
 """The warehouse (PostgreSQL) and the dbt project, as Dagster resources."""
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import dagster as dg
 import psycopg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from fmrp.settings import project_root
-from fmrp.warehouse import dbt_env, redact, warehouse_url
+from fmrp.warehouse import dbt_env, dbt_executable, redact, warehouse_url
 
 DBT_PROJECT_DIR = project_root() / "dbt_project"
 
@@ -54,8 +52,7 @@ def resources() -> dg.Definitions:
             "dbt": DbtCliResource(
                 project_dir=dbt_project,
                 profiles_dir=str(DBT_PROJECT_DIR),
-                # the dbt of this interpreter's environment, whether or not the venv is on PATH
-                dbt_executable=str(Path(sys.executable).parent / "dbt"),
+                dbt_executable=dbt_executable(),
             ),
         }
     )
