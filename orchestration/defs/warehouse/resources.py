@@ -1,6 +1,7 @@
 """The warehouse (PostgreSQL) and the dbt project, as Dagster resources."""
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,21 @@ DBT_PROJECT_DIR = project_root() / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    # a fresh checkout outside `dagster dev`: dagster-dbt needs the manifest to build the assets
+    subprocess.run(
+        [
+            dbt_executable(),
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        check=True,
+        cwd=DBT_PROJECT_DIR,
+    )
 
 
 class WarehouseResource(dg.ConfigurableResource):
