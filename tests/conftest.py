@@ -11,13 +11,21 @@ import pytest
 from psycopg import sql
 
 from fmrp.settings import get_settings
-from fmrp.warehouse import ensure_database, warehouse_url, with_database
+from fmrp.warehouse import EmbeddedPostgres, ensure_database, warehouse_url, with_database
 
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A URL on the test PostgreSQL server (the embedded one unless WAREHOUSE_URL is set)."""
     return warehouse_url()
+
+
+@pytest.fixture(scope="session")
+def second_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second PostgreSQL server (own data directory, own port), to prove everything follows WAREHOUSE_URL."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("second-server") / "pg", port=54412)
+    yield server.start().url("postgres")
+    server.stop()
 
 
 def _drop(url: str, name: str) -> None:

@@ -24,9 +24,9 @@ def fmrp(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def second_server(tmp_path_factory) -> EmbeddedPostgres:
-    """Another PostgreSQL server, in its own data directory, on its own port."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("second") / "pg", port=54411)
+def restartable_server(tmp_path_factory) -> EmbeddedPostgres:
+    """A server of its own, to stop and start."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("restartable") / "pg", port=54411)
     server.start()
     yield server
     server.stop()
@@ -43,25 +43,25 @@ def test_a_second_process_finds_the_running_server_instead_of_starting_another(s
     assert embedded_server().status() == status
 
 
-def test_data_survives_a_restart(second_server: EmbeddedPostgres):
-    url = second_server.start().url("postgres")
+def test_data_survives_a_restart(restartable_server: EmbeddedPostgres):
+    url = restartable_server.start().url("postgres")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create table if not exists kept (n int)")
         conn.execute("insert into kept values (42)")
-    assert second_server.stop() is True
-    assert second_server.status() is None
-    assert second_server.stop() is False
-    restarted = second_server.start()
+    assert restartable_server.stop() is True
+    assert restartable_server.status() is None
+    assert restartable_server.stop() is False
+    restarted = restartable_server.start()
     with psycopg.connect(restarted.url("postgres")) as conn:
         assert conn.execute("select n from kept").fetchall() == [(42,)]
 
 
-def test_start_is_idempotent(second_server: EmbeddedPostgres):
-    assert second_server.start() == second_server.start()
+def test_start_is_idempotent(restartable_server: EmbeddedPostgres):
+    assert restartable_server.start() == restartable_server.start()
 
 
-def test_warehouse_url_points_everything_at_another_server(monkeypatch, second_server: EmbeddedPostgres):
-    other = second_server.start().url("warehouse_elsewhere")
+def test_warehouse_url_points_the_cli_at_another_server(monkeypatch, second_server_url: str):
+    other = with_database(second_server_url, "warehouse_elsewhere")
     monkeypatch.setenv("WAREHOUSE_URL", other)
     from fmrp.settings import get_settings
 

@@ -1,5 +1,6 @@
 """The whole graph, in process, on a small demo factory: landing every day, dbt build, mart invariants, twice."""
 
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from fmrp.dagster_home import STORAGE_URL_ENV, prepare_dagster_home
 from fmrp.demo import FactoryConfig, generate_factory
+from fmrp.settings import get_settings
+from fmrp.warehouse import ensure_database, with_database
 from ingestion.landing import InboxFile, scan_inbox
 from orchestration.pipeline import landing_runs, run_pipeline
 
@@ -30,7 +33,15 @@ def table_counts(conn: psycopg.Connection) -> dict[str, int]:
 
 
 @pytest.fixture
-def pipeline_env(isolated_settings, monkeypatch, tmp_path: Path):
+def pipeline_env(isolated_settings, monkeypatch, tmp_path: Path, second_server_url: str):
+    """A small factory in the inbox; warehouse and Dagster storage on a *second* server, reached by URL only."""
+    isolated_settings["UNUSED_DEFAULT_SERVER_URL"] = isolated_settings["WAREHOUSE_URL"]
+    for variable, prefix in (("WAREHOUSE_URL", "wh"), ("DAGSTER_STORAGE_URL", "dg")):
+        url = with_database(second_server_url, f"{prefix}_{uuid.uuid4().hex[:8]}")
+        ensure_database(url)
+        isolated_settings[variable] = url
+        monkeypatch.setenv(variable, url)
+    get_settings.cache_clear()
     monkeypatch.setenv("DAGSTER_HOME", "")
     monkeypatch.setenv(STORAGE_URL_ENV, "")
     generate_factory(
@@ -113,6 +124,9 @@ def test_whole_graph_twice_gives_the_same_tables_with_sound_marts(pipeline_env):
             ) select max(depth) from walk""",
         )
         assert depth >= 4
+        # the default server was never touched: everything followed the URLs
+        with psycopg.connect(settings["UNUSED_DEFAULT_SERVER_URL"]) as untouched:
+            assert scalar(untouched, "select count(*) from information_schema.schemata where schema_name = 'raw'") == 0
         # every sold SKU of the truth has weekly demand
         assert scalar(conn, "select count(distinct sku) from marts.demand_weekly") >= 16
 
