@@ -18,7 +18,7 @@ def main(names: list[str]) -> None:
     console = Console()
     table = Table(title=f"forecasting-mrp benchmarks ({os.cpu_count()} cores, Python {platform.python_version()})")
     table.add_column("suite")
-    table.add_column("measure")
+    table.add_column("measure", no_wrap=True)
     table.add_column("value", justify="right")
     for name in names or list(SUITES):
         console.print(f"running {name} …")
