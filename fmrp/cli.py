@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
@@ -179,7 +180,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
         table.add_column("table")
         table.add_column("rows", justify="right")
         for schema, name in tables:
-            count = conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            count = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, name))).fetchone()
             table.add_row(f"{schema}.{name}", f"{count[0] if count else 0:,}")
     console.print(table)
     for step, took in seconds.items():
@@ -188,7 +189,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
     print(
         "\nNext:\n"
         "  make dev                 Dagster UI on http://127.0.0.1:3000 (asset graph, runs, checks)\n"
-        f"  psql '{url}'   the warehouse (schemas raw, staging, intermediate, marts, snapshots)\n"
+        f"  psql '{redact(url)}'   the warehouse (schemas raw, staging, intermediate, marts, snapshots)\n"
         "  make docs                dbt docs on http://127.0.0.1:8080"
     )
 

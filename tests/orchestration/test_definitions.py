@@ -50,6 +50,8 @@ def test_jobs_and_schedule_resolve(definitions):
     assert definitions.resolve_job_def("ingestion_job").partitions_def is not None
     assert definitions.resolve_job_def("warehouse_job") is not None
     assert definitions.resolve_schedule_def("daily_ingestion_schedule").cron_schedule == "0 6 * * *"
+    sensor = definitions.resolve_sensor_def("warehouse_after_landing_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_dagster_cli_validates_the_code_location(isolated_settings, monkeypatch):

@@ -16,5 +16,5 @@ daily_ingestion_schedule = dg.build_schedule_from_partitioned_job(
     hour_of_day=6,
     minute_of_hour=0,
     name="daily_ingestion_schedule",
-    description="Lands yesterday's files at 06:00; the warehouse models follow (eager automation).",
+    description="Lands yesterday's files at 06:00; warehouse_after_landing_sensor then builds the warehouse.",
 )

@@ -21,7 +21,6 @@ class WarehouseTranslator(DagsterDbtTranslator):
             key=dg.AssetKey([props["schema"], props["name"]]),
             group_name="warehouse",
             owners=["team:data-engineering"],
-            automation_condition=dg.AutomationCondition.eager(),
         )
 
 

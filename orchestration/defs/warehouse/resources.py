@@ -52,13 +52,6 @@ class WarehouseResource(dg.ConfigurableResource):
         os.environ.update(dbt_env(url))
         return redact(url)
 
-    def table_row_counts(self, schema: str) -> dict[str, int]:
-        with self.connect() as conn:
-            rows = conn.execute(
-                "select relname, n_live_tup from pg_stat_user_tables where schemaname = %s", (schema,)
-            ).fetchall()
-        return {name: int(count) for name, count in rows}
-
 
 @dg.definitions
 def resources() -> dg.Definitions:
