@@ -1,0 +1,114 @@
+"""Shared engine for models fitted by Nixtla's statsforecast, with quantiles for every series.
+
+statsforecast gives native prediction intervals for some models (AutoETS, seasonal naive) and conformal
+intervals (rolling-origin errors of the model itself) for the rest, the intermittent family included. Each
+interval level maps to two quantiles: level ``L`` gives ``0.5 ± L/200``; P50 is the point forecast.
+
+Series too short for the model or for its conformal windows get the short-history fallback instead: the
+mean of their history as P50 and a normal spread of their own standard deviation. Such a series is new and
+the selection matrix (FC-2) sends it to a baseline anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Any, Literal
+
+import polars as pl
+from statsforecast import StatsForecast
+from statsforecast.utils import ConformalIntervals
+
+from forecasting.data import Freq, future_frame, interval
+from forecasting.models.base import QUANTILES, finalize_quantiles, quantile_column
+
+#: Builds the statsforecast model for a frequency, with conformal settings (None for native intervals).
+ModelBuilder = Callable[[Freq, ConformalIntervals | None], Any]
+
+
+@dataclass(frozen=True)
+class StatsForecastModel:
+    """One statsforecast model behind the :class:`~forecasting.models.base.Forecaster` contract.
+
+    Attributes:
+        name: model name written in the ``model`` column.
+        build: returns the statsforecast model object for a frequency and conformal settings.
+        intervals: ``"native"`` (the model's own distribution) or ``"conformal"``.
+        min_history: fewest points the model itself needs; shorter series get the fallback.
+        n_windows: conformal calibration windows of ``horizon`` buckets each.
+        n_jobs: processes statsforecast may use.
+    """
+
+    name: str
+    build: ModelBuilder
+    intervals: Literal["native", "conformal"] = "conformal"
+    min_history: int = 1
+    n_windows: int = 3
+    n_jobs: int = 1
+
+    def required_history(self, horizon: int) -> int:
+        """Fewest points a series needs to get this model rather than the short-history fallback."""
+        if self.intervals == "conformal":
+            return max(self.min_history, self.n_windows * horizon + 1)
+        return self.min_history
+
+    def fit_predict(
+        self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float] = QUANTILES
+    ) -> pl.DataFrame:
+        """Fit on each series of ``train`` and forecast quantiles ``horizon`` buckets ahead."""
+        lengths = train.group_by("unique_id").len()
+        long_ids = lengths.filter(pl.col("len") >= self.required_history(horizon))["unique_id"]
+        long = train.filter(pl.col("unique_id").is_in(long_ids.implode()))
+        short = train.filter(~pl.col("unique_id").is_in(long_ids.implode()))
+        parts = []
+        if long.height:
+            parts.append(self._statsforecast(long, horizon, freq, quantiles))
+        if short.height:
+            parts.append(short_history_forecast(short, horizon, freq, quantiles).with_columns(model=pl.lit(self.name)))
+        if not parts:
+            return _empty(quantiles)
+        return finalize_quantiles(pl.concat(parts, how="diagonal_relaxed"), quantiles)
+
+    def _statsforecast(self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float]) -> pl.DataFrame:
+        conformal = ConformalIntervals(n_windows=self.n_windows, h=horizon) if self.intervals == "conformal" else None
+        model = self.build(freq, conformal)
+        alias = str(model.alias)
+        levels = sorted({_level(q) for q in quantiles if q != 0.5})
+        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self.n_jobs)
+        raw = sf.forecast(h=horizon, df=train.select("unique_id", "ds", "y"), level=levels or None)
+        columns = {}
+        for q in quantiles:
+            source = alias if q == 0.5 else f"{alias}-{'lo' if q < 0.5 else 'hi'}-{_level(q)}"
+            columns[quantile_column(q)] = pl.col(source).cast(pl.Float64)
+        return raw.select("unique_id", "ds", model=pl.lit(self.name), **columns)
+
+
+def short_history_forecast(
+    train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float] = QUANTILES
+) -> pl.DataFrame:
+    """Flat forecast for series too short to fit: history mean as P50, normal spread of its std.
+
+    Returns:
+        ``unique_id, ds`` and the quantile columns (no ``model`` column: callers add their name).
+    """
+    stats = train.group_by("unique_id").agg(_mean=pl.col("y").mean(), _std=pl.col("y").std(ddof=0))
+    z = {quantile_column(q): NormalDist().inv_cdf(q) for q in quantiles}
+    return (
+        future_frame(train, horizon, freq)
+        .join(stats, on="unique_id")
+        .select("unique_id", "ds", **{c: pl.col("_mean") + zq * pl.col("_std") for c, zq in z.items()})
+    )
+
+
+def _level(q: float) -> int:
+    level = abs(2.0 * q - 1.0) * 100.0
+    if abs(level - round(level)) > 1e-9:
+        raise ValueError(f"quantile {q} needs a fractional interval level {level}; use whole-percent pairs")
+    return round(level)
+
+
+def _empty(quantiles: Sequence[float]) -> pl.DataFrame:
+    schema: dict[str, Any] = {"unique_id": pl.String, "ds": pl.Date, "model": pl.String}
+    schema.update({quantile_column(q): pl.Float64 for q in sorted(quantiles)})
+    return pl.DataFrame(schema=schema)
