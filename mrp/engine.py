@@ -1,0 +1,505 @@
+"""Regenerative multi-level MRP (PL-3): items, BOM, stock, open orders and demand in; the MRP record out.
+
+Inputs are polars frames with the column names of the marts the planning reads:
+
+- ``items`` (mart ``items``): ``sku``, ``lead_time_days`` (working days), ``lot_size_rule`` (LFL, FOQ, EOQ, POQ,
+  SM, LUC, PPB, WW; null = LFL); optional ``replenishment``, ``fixed_lot_qty`` (FOQ's lot), ``min_lot``,
+  ``max_lot``, ``lot_multiple``, ``moq``, ``safety_stock_override``, ``is_phantom``, ``standard_cost``,
+  ``setup_cost`` (per order) and ``holding_cost`` (per unit per bucket). Every row is planned: leave
+  inactive items out before calling.
+- ``bom_edges`` (mart ``bom_edges``): see :mod:`mrp.bom`.
+- ``inventory`` (mart ``inventory_position_by_sku``): ``sku``, ``nettable_on_hand``.
+- ``scheduled_receipts`` (mart ``scheduled_receipts``): ``sku``, ``due_week``, ``open_quantity``.
+- ``demand``: independent demand (the MPS), ``sku``, ``bucket``, ``quantity``.
+
+A ``bucket`` or ``due_week`` column is either a bucket index (integer) or a date (mapped to the bucket that
+contains it, :class:`mrp.horizon.Horizon`). Demand and receipts dated before bucket 0 are overdue and count in
+bucket 0; those after the horizon are outside the plan and ignored.
+
+How the run works (PRODUCT §1). Items are planned level by level in low-level-code order, every item of a
+level at once on ``items x buckets`` numpy arrays. For each level: gross requirements = independent demand +
+the dependent demand the levels above exploded into it; gross-to-net (:mod:`mrp.netting`); lot sizing with
+the item's rule and order modifiers (:func:`mrp.lotsizing.lot_size`; lot-for-lot and Wagner-Whitin without
+modifiers run batched); each order's release bucket from its lead time on the calendar; then explosion: each
+component's gross requirement in the parent's *release* bucket grows by release x ``qty_per`` / (1 - scrap),
+for the BOM lines valid in that bucket.
+
+- **Safety stock**: ``safety_stock_override`` when set, else the ``safety_stock`` frame's value, else 0.
+- **Past due**: a release that falls before bucket 0 is kept, flagged ``is_past_due`` in the planned orders
+  and counted in bucket 0's ``planned_releases`` (and ``past_due_releases``): it has to be released now, so
+  its components' requirements also land in bucket 0.
+- **Phantoms** (APICS Dictionary, "phantom bill of material"): a phantom's gross requirements are netted
+  against its own on hand and scheduled receipts (no safety stock, no lot sizing), and what is left passes
+  straight through to its components in the same bucket. Its record shows that pass-through as planned
+  receipts and releases, so the balance holds, but it creates no planned order.
+- **Costs** of the cost-based rules: the item's ``setup_cost`` / ``holding_cost`` when given, else
+  :class:`CostDefaults`: a setup cost per order and a holding cost of ``carrying_rate x standard_cost`` per year
+  spread over the buckets of a year.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from mrp.bom import IndexedBom, _low_level_codes, index_bom
+from mrp.horizon import Horizon
+from mrp.lotsizing import LotSizingError, economic_order_quantity, lot_size, wagner_whitin_batch
+from mrp.lotsizing_batch import quantity_rule_batch
+from mrp.netting import mrp_record, uncovered_requirements
+
+LOT_SIZE_RULES: dict[str, str] = {
+    "LFL": "lot_for_lot",
+    "FOQ": "fixed_order_quantity",
+    "EOQ": "eoq",
+    "POQ": "periodic_order_quantity",
+    "SM": "silver_meal",
+    "LUC": "least_unit_cost",
+    "PPB": "part_period_balancing",
+    "WW": "wagner_whitin",
+}
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "sku",
+    "bucket",
+    "bucket_start",
+    "independent_demand",
+    "dependent_demand",
+    "gross_requirements",
+    "scheduled_receipts",
+    "projected_on_hand",
+    "net_requirements",
+    "planned_receipts",
+    "planned_releases",
+    "past_due_releases",
+)
+
+_OPTIONAL_ITEM_COLUMNS: dict[str, pl.DataType] = {
+    "replenishment": pl.String(),
+    "fixed_lot_qty": pl.Float64(),
+    "min_lot": pl.Float64(),
+    "max_lot": pl.Float64(),
+    "lot_multiple": pl.Float64(),
+    "moq": pl.Float64(),
+    "safety_stock_override": pl.Float64(),
+    "is_phantom": pl.Boolean(),
+    "standard_cost": pl.Float64(),
+    "setup_cost": pl.Float64(),
+    "holding_cost": pl.Float64(),
+}
+
+
+class MrpInputError(ValueError):
+    """An input frame the MRP run cannot use: a missing column, an unknown SKU, a value out of range."""
+
+
+@dataclass(frozen=True)
+class CostDefaults:
+    """Costs for items whose master data has no ``setup_cost`` / ``holding_cost``.
+
+    Attributes:
+        setup_cost: Cost of placing one order (purchase or production), in the installation's currency.
+        carrying_rate: Yearly holding cost as a fraction of the standard cost (0.25 = 25 % a year).
+        buckets_per_year: Buckets in a year (52 weekly buckets).
+        unit_cost: The standard cost assumed where the item has none (null or <= 0).
+    """
+
+    setup_cost: float = 100.0
+    carrying_rate: float = 0.25
+    buckets_per_year: float = 52.0
+    unit_cost: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class MrpPlan:
+    """The result of a regenerative MRP run.
+
+    Attributes:
+        records: The MRP record, one row per item and bucket (:data:`RECORD_COLUMNS`), sorted by SKU and bucket.
+        planned_orders: One row per planned order: ``order_id``, ``sku``, ``replenishment``,
+            ``release_bucket`` (negative when past due), ``receipt_bucket``, ``release_date`` (the start of
+            the release bucket, or of bucket 0 when past due), ``need_date``, ``quantity``, ``is_past_due``.
+        items: One row per item with what the run used: ``sku``, ``low_level_code``, ``is_phantom``,
+            ``lot_size_method``, ``lead_time_days``, ``on_hand``, ``safety_stock``, ``setup_cost``,
+            ``holding_cost``.
+    """
+
+    records: pl.DataFrame
+    planned_orders: pl.DataFrame
+    items: pl.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class _Items:
+    frame: pl.DataFrame  # sorted by sku, the columns the run uses
+    skus: list[str]
+    lead_time: np.ndarray
+    method: np.ndarray  # canonical lot_size method names
+    phantom: np.ndarray
+    safety_stock: np.ndarray
+    setup: np.ndarray
+    holding: np.ndarray
+    identity: np.ndarray  # no order modifier set
+    single_order: np.ndarray  # valid modifiers without max_lot: one order per period at most
+    floor: np.ndarray  # max(min_lot, moq), 0 = none
+    multiple: np.ndarray  # NaN = none
+    fixed_lot: np.ndarray  # NaN = none
+
+    def lot_params(self, i: int) -> dict[str, Any]:
+        """The modifiers and FOQ quantity of item ``i`` as ``lot_size`` keywords (unset ones left out)."""
+        row = self.frame.row(i, named=True)
+        params = {
+            "min_lot": row["min_lot"],
+            "moq": row["moq"],
+            "multiple": row["lot_multiple"],
+            "max_lot": row["max_lot"],
+        }
+        if self.method[i] == "fixed_order_quantity":
+            params["quantity"] = row["fixed_lot_qty"]
+        return {key: value for key, value in params.items() if value is not None}
+
+
+def run_mrp(
+    items: pl.DataFrame,
+    bom_edges: pl.DataFrame,
+    inventory: pl.DataFrame,
+    scheduled_receipts: pl.DataFrame,
+    demand: pl.DataFrame,
+    horizon: Horizon,
+    *,
+    safety_stock: pl.DataFrame | None = None,
+    costs: CostDefaults | None = None,
+) -> MrpPlan:
+    """Plan every item over the horizon: the full MRP record and the planned orders.
+
+    Args:
+        items: The item master (see the module docstring for the columns).
+        bom_edges: The BOM lines (:mod:`mrp.bom`).
+        inventory: ``sku``, ``nettable_on_hand`` (>= 0); items without a row have no stock.
+        scheduled_receipts: ``sku``, ``due_week`` (bucket index or date), ``open_quantity`` (>= 0).
+        demand: Independent demand: ``sku``, ``bucket`` (bucket index or date), ``quantity`` (>= 0).
+        horizon: The buckets and their working days.
+        safety_stock: Optional ``sku``, ``safety_stock`` (e.g. from the inventory policy); the item's
+            ``safety_stock_override`` wins.
+        costs: Defaults for items without setup or holding costs.
+
+    Returns:
+        The MRP record, the planned orders and the per-item parameters used.
+
+    Raises:
+        MrpInputError: A frame lacks a column, names an unknown SKU, or has a value out of range.
+        mrp.bom.BomError: The BOM has a cycle or a bad line.
+    """
+    table = _prepare_items(items, safety_stock, costs or CostDefaults())
+    n, size = len(table.skus), horizon.size
+    bom = index_bom(table.skus, bom_edges, horizon.bucket_starts)
+    levels = _low_level_codes(n, bom.parent, bom.component, table.skus)
+    on_hand = _per_item(table.skus, inventory, "nettable_on_hand", "inventory")
+    scheduled = _per_item_bucket(table.skus, scheduled_receipts, "due_week", "open_quantity", horizon)
+    independent = _per_item_bucket(table.skus, demand, "bucket", "quantity", horizon)
+
+    dependent = np.zeros((n, size))
+    receipts = np.zeros((n, size))
+    releases = np.zeros((n, size))
+    past_due = np.zeros(n)
+    orders: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    edge_levels = levels[bom.parent]
+    for level in range(int(levels.max(initial=-1)) + 1):
+        rows = np.flatnonzero(levels == level)
+        safety = np.where(table.phantom[rows], 0.0, table.safety_stock[rows])
+        net = uncovered_requirements(independent[rows] + dependent[rows], scheduled[rows], on_hand[rows], safety)
+        level_receipts, order_rows, order_buckets, quantities = _lot_size_level(table, rows, net)
+        receipts[rows] = level_receipts
+        lead = np.where(table.phantom[order_rows], 0.0, table.lead_time[order_rows])
+        release = horizon.release_buckets(order_buckets, lead)
+        np.add.at(releases, (order_rows, np.maximum(release, 0)), quantities)
+        np.add.at(past_due, order_rows[release < 0], quantities[release < 0])
+        orders.append((order_rows, order_buckets, release, quantities))
+        _explode(bom, np.flatnonzero(edge_levels == level), releases, dependent)
+
+    gross = independent + dependent
+    safety = np.where(table.phantom, 0.0, table.safety_stock)
+    record = mrp_record(gross, scheduled, on_hand, safety, receipts)
+    arrays = {
+        "independent_demand": independent,
+        "dependent_demand": dependent,
+        "gross_requirements": gross,
+        "scheduled_receipts": scheduled,
+        "projected_on_hand": record.projected_on_hand,
+        "net_requirements": record.net_requirements,
+        "planned_receipts": receipts,
+        "planned_releases": releases,
+    }
+    return MrpPlan(
+        records=_records_frame(table.skus, horizon, arrays, past_due),
+        planned_orders=_orders_frame(table, horizon, orders),
+        items=table.frame.select("sku").with_columns(
+            pl.Series("low_level_code", levels, pl.Int32),
+            pl.Series("is_phantom", table.phantom),
+            pl.Series("lot_size_method", table.method.tolist(), pl.String),
+            pl.Series("lead_time_days", table.lead_time),
+            pl.Series("on_hand", on_hand),
+            pl.Series("safety_stock", safety),
+            pl.Series("setup_cost", table.setup),
+            pl.Series("holding_cost", table.holding),
+        ),
+    )
+
+
+def _lot_size_level(
+    table: _Items, rows: np.ndarray, net: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Receipts of a level's items and their orders (item row, receipt bucket, quantity).
+
+    Three batched groups plan exactly what :func:`mrp.lotsizing.lot_size` would: phantoms and lot-for-lot
+    without modifiers (receipts = net), Wagner-Whitin without modifiers (:func:`wagner_whitin_batch`), and
+    the quantity rules with a minimum and a multiple (:func:`quantity_rule_batch`). Every other item calls
+    ``lot_size`` itself.
+    """
+    receipts = np.zeros_like(net)
+    active = net.any(axis=1)
+    method, phantom, identity = table.method[rows], table.phantom[rows], table.identity[rows]
+    plain = active & (phantom | ((method == "lot_for_lot") & identity))
+    receipts[plain] = net[plain]
+    batch_ww = active & ~phantom & (method == "wagner_whitin") & identity
+    if batch_ww.any():
+        receipts[batch_ww] = wagner_whitin_batch(
+            net[batch_ww], table.setup[rows[batch_ww]], table.holding[rows[batch_ww]]
+        )
+    lots = _quantity_rule_lots(table, rows, net, active & ~phantom & ~plain & table.single_order[rows])
+    by_quantity = ~np.isnan(lots)
+    if by_quantity.any():
+        members = rows[by_quantity]
+        receipts[by_quantity] = quantity_rule_batch(
+            net[by_quantity], lots[by_quantity], table.floor[members], table.multiple[members]
+        )
+    batched = plain | batch_ww | by_quantity
+    item_rows, buckets = np.nonzero(receipts * batched[:, None])
+    parts = [(rows[item_rows], buckets, receipts[item_rows, buckets])]
+    for local in np.flatnonzero(active & ~batched):
+        i = int(rows[local])
+        try:
+            plan = lot_size(
+                net[local],
+                table.method[i],
+                setup_cost=float(table.setup[i]),
+                holding_cost=float(table.holding[i]),
+                **table.lot_params(i),
+            )
+        except LotSizingError as error:
+            raise MrpInputError(f"item {table.skus[i]!r}: {error}") from error
+        receipts[local] = plan.quantities
+        if plan.orders:
+            periods, quantities = zip(*plan.orders, strict=True)
+            parts.append((np.full(len(periods), i), np.asarray(periods), np.asarray(quantities, dtype=float)))
+    return (
+        receipts,
+        np.concatenate([p[0] for p in parts]).astype(np.int64),
+        np.concatenate([p[1] for p in parts]).astype(np.int64),
+        np.concatenate([p[2] for p in parts]).astype(float),
+    )
+
+
+def _quantity_rule_lots(table: _Items, rows: np.ndarray, net: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per level row, the lot of a batchable quantity rule (0 for lot-for-lot), NaN where it is not batched.
+
+    EOQ repeats ``lot_size``'s arithmetic (means of per-period arrays) so the lot is the same to the bit;
+    an infinite EOQ (free holding) or an invalid fixed quantity is left to ``lot_size``.
+    """
+    lots = np.full(rows.size, np.nan)
+    method = table.method[rows]
+    lots[candidates & (method == "lot_for_lot")] = 0.0
+    fixed = table.fixed_lot[rows]
+    usable = candidates & (method == "fixed_order_quantity") & np.isfinite(fixed) & (fixed > 0)
+    lots[usable] = fixed[usable]
+    periods = net.shape[1]
+    for local in np.flatnonzero(candidates & (method == "eoq")):
+        i = rows[local]
+        eoq = economic_order_quantity(
+            float(net[local].mean()),
+            float(np.full(periods, float(table.setup[i])).mean()),
+            float(np.full(periods, float(table.holding[i])).mean()),
+        )
+        if math.isfinite(eoq):
+            lots[local] = eoq
+    return lots
+
+
+def _explode(bom: IndexedBom, edges: np.ndarray, releases: np.ndarray, dependent: np.ndarray) -> None:
+    """Add the components' requirements of the given BOM lines, in the parents' release buckets."""
+    if edges.size == 0:
+        return
+    edges = edges[np.argsort(bom.component[edges], kind="stable")]
+    contribution = releases[bom.parent[edges]] * bom.factor[edges, None] * bom.valid[edges]
+    components, starts = np.unique(bom.component[edges], return_index=True)
+    dependent[components] += np.add.reduceat(contribution, starts, axis=0)
+
+
+def _prepare_items(items: pl.DataFrame, safety_stock: pl.DataFrame | None, costs: CostDefaults) -> _Items:
+    missing = [name for name in ("sku", "lead_time_days", "lot_size_rule") if name not in items.columns]
+    if missing:
+        raise MrpInputError(f"items lacks the column(s) {', '.join(missing)}")
+    frame = items.with_columns(
+        [pl.lit(None, dtype).alias(name) for name, dtype in _OPTIONAL_ITEM_COLUMNS.items() if name not in items.columns]
+    ).select(
+        pl.col("sku").cast(pl.String),
+        pl.col("lead_time_days").cast(pl.Float64).fill_null(0.0),
+        pl.col("lot_size_rule").cast(pl.String).fill_null("LFL").str.strip_chars().str.to_uppercase(),
+        *[pl.col(name).cast(dtype) for name, dtype in _OPTIONAL_ITEM_COLUMNS.items()],
+    )
+    frame = frame.with_columns(pl.col("is_phantom").fill_null(False)).sort("sku")
+    duplicated = frame.filter(pl.col("sku").is_duplicated())["sku"].unique().sort()
+    if duplicated.len() or frame["sku"].null_count():
+        raise MrpInputError(f"items must have one row per non-null sku; repeated: {duplicated.head(10).to_list()}")
+    unknown = frame.filter(~pl.col("lot_size_rule").is_in(list(LOT_SIZE_RULES)))
+    if unknown.height:
+        row = unknown.row(0, named=True)
+        raise MrpInputError(
+            f"item {row['sku']!r}: unknown lot_size_rule {row['lot_size_rule']!r}; expected one of "
+            f"{', '.join(LOT_SIZE_RULES)}"
+        )
+    for column in ("lead_time_days", "safety_stock_override", "setup_cost", "holding_cost"):
+        bad = frame.filter(~(pl.col(column) >= 0).fill_null(True) | ~pl.col(column).is_finite().fill_null(True))
+        if bad.height:
+            raise MrpInputError(f"item {bad['sku'][0]!r}: {column} must be a finite number >= 0, got {bad[column][0]}")
+    if safety_stock is not None:
+        computed = safety_stock.select(pl.col("sku").cast(pl.String), pl.col("safety_stock").cast(pl.Float64))
+        frame = frame.join(computed, on="sku", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias("safety_stock"))
+    unit_cost = frame["standard_cost"].fill_null(0.0).to_numpy()
+    unit_cost = np.where(unit_cost > 0, unit_cost, costs.unit_cost)
+    default_holding = costs.carrying_rate * unit_cost / costs.buckets_per_year
+    modifiers = frame.select(pl.any_horizontal(pl.col("min_lot", "moq", "lot_multiple", "max_lot").is_not_null()))
+    return _Items(
+        frame=frame,
+        skus=frame["sku"].to_list(),
+        lead_time=frame["lead_time_days"].to_numpy(),
+        method=np.array([LOT_SIZE_RULES[rule] for rule in frame["lot_size_rule"]], dtype=object),
+        phantom=frame["is_phantom"].to_numpy(),
+        safety_stock=frame.select(pl.coalesce("safety_stock_override", "safety_stock", 0.0))
+        .to_series()
+        .clip(lower_bound=0.0)
+        .to_numpy(),
+        setup=frame["setup_cost"].fill_null(costs.setup_cost).to_numpy(),
+        holding=np.where(frame["holding_cost"].is_null().to_numpy(), default_holding, frame["holding_cost"].to_numpy()),
+        identity=~modifiers.to_series().to_numpy(),
+        single_order=frame.select(
+            pl.col("max_lot").is_null()
+            & (pl.col("min_lot").fill_null(0.0) >= 0)
+            & (pl.col("moq").fill_null(0.0) >= 0)
+            & (pl.col("lot_multiple").fill_null(1.0) > 0)
+            & pl.col("lot_multiple").fill_null(1.0).is_finite()
+            & pl.max_horizontal(pl.col("min_lot", "moq").fill_null(0.0)).is_finite()
+        )
+        .to_series()
+        .to_numpy(),
+        floor=frame.select(pl.max_horizontal(pl.col("min_lot", "moq").fill_null(0.0))).to_series().to_numpy(),
+        multiple=frame["lot_multiple"].fill_null(np.nan).to_numpy(),
+        fixed_lot=frame["fixed_lot_qty"].fill_null(np.nan).to_numpy(),
+    )
+
+
+def _sku_positions(skus: list[str], frame: pl.DataFrame, name: str) -> np.ndarray:
+    lookup = pl.DataFrame({"sku": skus, "position": np.arange(len(skus), dtype=np.int64)})
+    joined = frame.select(pl.col("sku").cast(pl.String)).join(lookup, on="sku", how="left", maintain_order="left")
+    unknown = joined.filter(pl.col("position").is_null())["sku"].unique().sort()
+    if unknown.len():
+        raise MrpInputError(f"{name} names SKUs that are not in items: {', '.join(map(str, unknown.head(10)))}")
+    return joined["position"].to_numpy()
+
+
+def _checked_values(frame: pl.DataFrame, column: str, name: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise MrpInputError(f"{name} lacks the column {column!r}")
+    values = frame[column].cast(pl.Float64).fill_null(0.0).to_numpy()
+    bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+    if bad.size:
+        raise MrpInputError(f"{name} row {bad[0]}: {column} must be a finite number >= 0, got {values[bad[0]]}")
+    return values
+
+
+def _per_item(skus: list[str], frame: pl.DataFrame, column: str, name: str) -> np.ndarray:
+    values = _checked_values(frame, column, name)
+    positions = _sku_positions(skus, frame, name)
+    order = np.lexsort((values, positions))  # a fixed summation order: results do not depend on row order
+    totals = np.zeros(len(skus))
+    np.add.at(totals, positions[order], values[order])
+    return totals
+
+
+def _per_item_bucket(
+    skus: list[str], frame: pl.DataFrame, bucket_column: str, column: str, horizon: Horizon
+) -> np.ndarray:
+    name = "demand" if column == "quantity" else "scheduled_receipts"
+    values = _checked_values(frame, column, name)
+    if bucket_column not in frame.columns:
+        raise MrpInputError(f"{name} lacks the column {bucket_column!r}")
+    series = frame[bucket_column]
+    if series.null_count():
+        raise MrpInputError(
+            f"{name}.{bucket_column} is empty on {series.null_count()} row(s): every row needs a bucket"
+        )
+    if series.dtype.is_integer() or series.dtype == pl.Null:
+        buckets = series.to_numpy().astype(np.int64)
+    elif series.dtype in (pl.Date, pl.Datetime):
+        buckets = horizon.bucket_of(series)
+    else:
+        raise MrpInputError(f"{name}.{bucket_column} must be a bucket index or a date, got {series.dtype}")
+    positions = _sku_positions(skus, frame, name)
+    inside = buckets < horizon.size
+    buckets = np.maximum(buckets, 0)  # overdue: due now
+    order = np.lexsort((values, buckets, positions))
+    order = order[inside[order]]
+    totals = np.zeros((len(skus), horizon.size))
+    np.add.at(totals, (positions[order], buckets[order]), values[order])
+    return totals
+
+
+def _records_frame(
+    skus: list[str], horizon: Horizon, arrays: dict[str, np.ndarray], past_due: np.ndarray
+) -> pl.DataFrame:
+    n, size = len(skus), horizon.size
+    past_due_column = np.zeros((n, size))
+    past_due_column[:, 0] = past_due
+    sku = pl.Series("sku", skus, pl.String)
+    return pl.DataFrame(
+        [
+            sku.gather(np.repeat(np.arange(n), size)),
+            pl.Series("bucket", np.tile(np.arange(size, dtype=np.int32), n)),
+            pl.Series("bucket_start", list(horizon.bucket_starts), pl.Date).gather(np.tile(np.arange(size), n)),
+            *[pl.Series(name, values.ravel()) for name, values in arrays.items()],
+            pl.Series("past_due_releases", past_due_column.ravel()),
+        ]
+    )
+
+
+def _orders_frame(
+    table: _Items, horizon: Horizon, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+) -> pl.DataFrame:
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    receipt = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    release = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
+    quantity = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
+    keep = ~table.phantom[rows]
+    rows, receipt, release, quantity = rows[keep], receipt[keep], release[keep], quantity[keep]
+    order = np.lexsort((np.arange(rows.size), receipt, rows))
+    rows, receipt, release, quantity = rows[order], receipt[order], release[order], quantity[order]
+    starts = pl.Series(list(horizon.bucket_starts), dtype=pl.Date)
+    return pl.DataFrame(
+        [
+            pl.Series("order_id", np.arange(1, rows.size + 1, dtype=np.int64)),
+            pl.Series("sku", table.skus, pl.String).gather(rows),
+            table.frame["replenishment"].gather(rows),
+            pl.Series("release_bucket", release.astype(np.int32)),
+            pl.Series("receipt_bucket", receipt.astype(np.int32)),
+            starts.gather(np.maximum(release, 0)).alias("release_date"),
+            starts.gather(receipt).alias("need_date"),
+            pl.Series("quantity", quantity),
+            pl.Series("is_past_due", release < 0),
+        ]
+    )
