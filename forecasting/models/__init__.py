@@ -1,8 +1,8 @@
 """Forecasting models behind one contract (:class:`~forecasting.models.base.Forecaster`).
 
 ``STATISTICAL_FLEET`` names the models fitted here today; :func:`get_model` builds one with its defaults.
-The LightGBM global model and the TFT will join the registry under the names the selection matrix already
-uses (``lightgbm``, ``tft``, ``ensemble``).
+The LightGBM global model is registered as ``lightgbm``; the TFT and the ensemble will join under the names
+the selection matrix already uses (``tft``, ``ensemble``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from forecasting.models.base import QUANTILES, Forecaster, ForecastError, foreca
 from forecasting.models.baselines import moving_average, naive, seasonal_naive
 from forecasting.models.ets import auto_ets
 from forecasting.models.intermittent import adida, croston_classic, croston_sba, imapa, tsb
+from forecasting.models.lightgbm import lightgbm
 from forecasting.models.zero import zero
 
 MODEL_FACTORIES: dict[str, Callable[[], Forecaster]] = {
@@ -29,6 +30,7 @@ MODEL_FACTORIES: dict[str, Callable[[], Forecaster]] = {
     "adida": adida,
     "imapa": imapa,
     "zero": zero,
+    "lightgbm": lightgbm,
 }
 
 #: Baselines, ETS and the intermittent family: the models this package fits today.

@@ -1,7 +1,8 @@
 """Shared engine for models fitted by Nixtla's statsforecast, with quantiles for every series.
 
 statsforecast gives native prediction intervals for some models (AutoETS, seasonal naive) and conformal
-intervals (rolling-origin errors of the model itself) for the rest, the intermittent family included. Each
+intervals (rolling-origin errors of the model itself) for the rest; the intermittent family uses empirical
+quantiles of its own rolling-origin ratios actual / forecast instead (``intervals="empirical"``). Each
 interval level maps to two quantiles: level ``L`` gives ``0.5 ± L/200``; P50 is the point forecast.
 
 Series too short for the model or for its conformal windows get the short-history fallback instead: the
@@ -34,7 +35,10 @@ class StatsForecastModel:
     Attributes:
         name: model name written in the ``model`` column.
         build: returns the statsforecast model object for a frequency and conformal settings.
-        intervals: ``"native"`` (the model's own distribution) or ``"conformal"``.
+        intervals: ``"native"`` (the model's own distribution), ``"conformal"`` (symmetric, per step) or
+            ``"empirical"``: the point forecast times the quantiles of the series' own out-of-sample ratios
+            actual / forecast, pooled over ``n_windows`` rolling origins and all steps (asymmetric, so the
+            zeros and the right skew of intermittent demand show in P10 and P90).
         min_history: fewest points the model itself needs; shorter series get the fallback.
         n_windows: conformal calibration windows of ``horizon`` buckets each.
         n_jobs: processes statsforecast may use.
@@ -42,14 +46,14 @@ class StatsForecastModel:
 
     name: str
     build: ModelBuilder
-    intervals: Literal["native", "conformal"] = "conformal"
+    intervals: Literal["native", "conformal", "empirical"] = "conformal"
     min_history: int = 1
     n_windows: int = 3
     n_jobs: int = 1
 
     def required_history(self, horizon: int) -> int:
         """Fewest points a series needs to get this model rather than the short-history fallback."""
-        if self.intervals == "conformal":
+        if self.intervals in ("conformal", "empirical"):
             return max(self.min_history, self.n_windows * horizon + 1)
         return self.min_history
 
@@ -71,6 +75,8 @@ class StatsForecastModel:
         return finalize_quantiles(pl.concat(parts, how="diagonal_relaxed"), quantiles)
 
     def _statsforecast(self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float]) -> pl.DataFrame:
+        if self.intervals == "empirical":
+            return self._empirical(train, horizon, freq, quantiles)
         conformal = ConformalIntervals(n_windows=self.n_windows, h=horizon) if self.intervals == "conformal" else None
         model = self.build(freq, conformal)
         alias = str(model.alias)
@@ -82,6 +88,34 @@ class StatsForecastModel:
             source = alias if q == 0.5 else f"{alias}-{'lo' if q < 0.5 else 'hi'}-{_level(q)}"
             columns[quantile_column(q)] = pl.col(source).cast(pl.Float64)
         return raw.select("unique_id", "ds", model=pl.lit(self.name), **columns)
+
+    def _empirical(self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float]) -> pl.DataFrame:
+        model = self.build(freq, None)
+        alias = str(model.alias)
+        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self.n_jobs)
+        history = train.select("unique_id", "ds", "y")
+        windows = sf.cross_validation(h=horizon, df=history, n_windows=self.n_windows, step_size=horizon)
+        # Ratios to the point forecast, not differences: a zero actual is 0 x the rate whatever the rate was.
+        ratios = windows.filter(pl.col(alias) > 0).select("unique_id", _ratio=pl.col("y") / pl.col(alias))
+        spread = ratios.group_by("unique_id").agg(
+            **{f"_r{quantile_column(q)}": pl.col("_ratio").quantile(q, "linear") for q in quantiles}
+        )
+        raw = sf.forecast(h=horizon, df=history).join(spread, on="unique_id", how="left")
+        point = pl.col(alias).cast(pl.Float64)
+        columns = {
+            quantile_column(q): _around(point, point * pl.col(f"_r{quantile_column(q)}").fill_null(1.0), q)
+            for q in quantiles
+        }
+        return raw.select("unique_id", "ds", model=pl.lit(self.name), **columns)
+
+
+def _around(point: pl.Expr, value: pl.Expr, q: float) -> pl.Expr:
+    """A quantile kept on its side of the point, so P50 stays the model's point forecast."""
+    if q < 0.5:
+        return pl.min_horizontal(value, point)
+    if q > 0.5:
+        return pl.max_horizontal(value, point)
+    return point
 
 
 def short_history_forecast(
