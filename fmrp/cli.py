@@ -20,10 +20,9 @@ from fmrp.settings import get_settings, project_root
 from fmrp.warehouse import (
     WarehouseError,
     connect,
-    dbt_env,
-    dbt_executable,
     embedded_server,
     redact,
+    run_dbt,
     warehouse_url,
 )
 
@@ -120,17 +119,9 @@ def _inbox_has_files(inbox: Path) -> bool:
     return any((inbox / "email").glob("*.eml")) or any((inbox / "erp").glob("*.csv"))
 
 
-def _dbt(*args: str, url: str | None = None) -> int:
-    """Run dbt on the project with the warehouse's connection in the environment."""
-    project_dir = project_root() / "dbt_project"
-    env = {**os.environ, **dbt_env(url or warehouse_url())}
-    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
-    return subprocess.call(command, env=env, cwd=project_dir)
-
-
 def _ensure_dbt_manifest(url: str) -> None:
     """dagster-dbt reads target/manifest.json when the definitions load: parse the project first."""
-    if _dbt("parse", "--quiet", url=url) != 0:
+    if run_dbt("parse", "--quiet", url=url) != 0:
         raise typer.Exit(1)
 
 
@@ -197,7 +188,7 @@ def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:
 @app.command("dbt", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context) -> None:
     """Run dbt against the warehouse, e.g. ``fmrp dbt build`` or ``fmrp dbt docs generate``."""
-    raise typer.Exit(_dbt(*ctx.args))
+    raise typer.Exit(run_dbt(*ctx.args, url=warehouse_url()))
 
 
 @app.command("dev")

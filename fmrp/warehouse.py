@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from fmrp.settings import Settings, get_settings
+from fmrp.settings import Settings, get_settings, project_root
 
 WAREHOUSE_DB = "warehouse"
 DAGSTER_DB = "dagster"
@@ -271,3 +271,11 @@ def dbt_env(url: str) -> dict[str, str]:
 def dbt_executable() -> str:
     """The dbt of this interpreter's environment, whether or not the venv is on PATH."""
     return str(Path(sys.executable).parent / "dbt")
+
+
+def run_dbt(*args: str, url: str | None = None) -> int:
+    """Run dbt on ``dbt_project/``; with ``url`` its profile points at that warehouse. Returns dbt's exit code."""
+    project_dir = project_root() / "dbt_project"
+    env = {**os.environ, **(dbt_env(url) if url else {})}
+    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    return subprocess.call(command, env=env, cwd=project_dir)

@@ -1,7 +1,6 @@
 """The warehouse (PostgreSQL) and the dbt project, as Dagster resources."""
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,27 +9,15 @@ import psycopg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from fmrp.settings import project_root
-from fmrp.warehouse import dbt_env, dbt_executable, redact, warehouse_url
+from fmrp.warehouse import dbt_env, dbt_executable, redact, run_dbt, warehouse_url
 
 DBT_PROJECT_DIR = project_root() / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
+if not dbt_project.manifest_path.exists() and run_dbt("parse", "--quiet") != 0:
     # a fresh checkout outside `dagster dev`: dagster-dbt needs the manifest to build the assets
-    subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
-        check=True,
-        cwd=DBT_PROJECT_DIR,
-    )
+    raise RuntimeError(f"`dbt parse` failed in {DBT_PROJECT_DIR}: the dbt assets cannot be built")
 
 
 class WarehouseResource(dg.ConfigurableResource):
