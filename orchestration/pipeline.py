@@ -66,6 +66,15 @@ def _pooled(instance: dg.DagsterInstance) -> None:
             optimize(statement_timeout=0, pool_recycle=3600, max_overflow=5)
 
 
+def _execute(report: PipelineReport, job: dg.JobDefinition, **kwargs: object) -> None:
+    """Run one job in process and add its run, time and outcome to the report."""
+    started = time.perf_counter()
+    result = job.execute_in_process(run_config=QUIET, **kwargs)  # type: ignore[arg-type]
+    report.seconds[job.name] += time.perf_counter() - started
+    report.run_ids.append(result.run_id)
+    report.success = report.success and result.success
+
+
 def run_pipeline(
     files: Iterable[InboxFile],
     *,
@@ -78,22 +87,10 @@ def run_pipeline(
     report = PipelineReport()
     ingestion_job = definitions.resolve_job_def("ingestion_job")
     for (first, last), keys in landing_runs(files).items():
-        started = time.perf_counter()
-        result = ingestion_job.execute_in_process(
-            instance=instance,
-            asset_selection=keys,
-            run_config=QUIET,
-            tags={ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()},
-            raise_on_error=raise_on_error,
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
+        _execute(
+            report, ingestion_job, instance=instance, asset_selection=keys, tags=tags, raise_on_error=raise_on_error
         )
-        report.seconds["ingestion_job"] += time.perf_counter() - started
-        report.run_ids.append(result.run_id)
-        report.success = report.success and result.success
-    started = time.perf_counter()
-    result = definitions.resolve_job_def("warehouse_job").execute_in_process(
-        instance=instance, run_config=QUIET, raise_on_error=raise_on_error
-    )
-    report.seconds["warehouse_job"] += time.perf_counter() - started
-    report.run_ids.append(result.run_id)
-    report.success = report.success and result.success
+    warehouse_job = definitions.resolve_job_def("warehouse_job")
+    _execute(report, warehouse_job, instance=instance, raise_on_error=raise_on_error)
     return report
