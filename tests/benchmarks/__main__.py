@@ -9,9 +9,9 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from tests.benchmarks import foundation
+from tests.benchmarks import crp, foundation
 
-SUITES = {"foundation": foundation.run}
+SUITES = {"foundation": foundation.run, "crp": crp.run}
 
 
 def main(names: list[str]) -> None:
