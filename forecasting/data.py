@@ -158,17 +158,19 @@ def fill_gaps(df: pl.DataFrame, freq: Freq, *, end: dt.date | None = None) -> pl
 
     Warehouse demand has no row where nothing was ordered; classification counts buckets, so it needs
     them. ``end`` defaults to the last bucket in the frame (a common forecast origin for all series).
+    Other numeric columns (revenue, say) are kept and filled with zero too; other columns are dropped.
     """
     last = end if end is not None else df["ds"].max()
     spans = df.group_by("unique_id").agg(start=pl.col("ds").min())
+    extra = [c for c, t in df.schema.items() if c not in ("unique_id", "ds", "y") and t.is_numeric()]
     grid = (
         spans.with_columns(ds=pl.date_ranges(pl.col("start"), pl.lit(last), interval=interval(freq)))
         .explode("ds")
         .select("unique_id", "ds")
     )
     return (
-        grid.join(df.select("unique_id", "ds", "y"), on=["unique_id", "ds"], how="left")
-        .with_columns(pl.col("y").fill_null(0.0))
+        grid.join(df.select("unique_id", "ds", "y", *extra), on=["unique_id", "ds"], how="left")
+        .with_columns(pl.col("y", *extra).fill_null(0.0))
         .sort("unique_id", "ds")
     )
 

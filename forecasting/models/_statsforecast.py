@@ -54,7 +54,8 @@ class StatsForecastModel:
     def required_history(self, horizon: int) -> int:
         """Fewest points a series needs to get this model rather than the short-history fallback."""
         if self.intervals in ("conformal", "empirical"):
-            return max(self.min_history, self.n_windows * horizon + 1)
+            # the first calibration window still needs a history the model can fit on
+            return self.n_windows * horizon + self.min_history
         return self.min_history
 
     def fit_predict(

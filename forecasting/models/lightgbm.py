@@ -44,7 +44,8 @@ class LightGBMModel:
         min_data_in_leaf: fewest training rows per leaf.
         max_history: origins per series used for training, counted back from its last bucket.
         max_rows: cap on training rows (a seeded sample beyond it).
-        num_threads: LightGBM threads.
+        num_threads: LightGBM threads. One by default: OpenMP threads spin, and on a shared 2-core machine (Dagster
+            runs steps side by side) two threads measured 5x slower than one (75 s vs 15 s, docs/benchmarks.md).
         seed: seed of the row sample and of LightGBM.
     """
 
@@ -56,7 +57,7 @@ class LightGBMModel:
     min_data_in_leaf: int = 50
     max_history: int = 156
     max_rows: int = 200_000
-    num_threads: int = 2
+    num_threads: int = 1
     seed: int = 0
 
     def fit_predict(
@@ -113,5 +114,5 @@ class LightGBMModel:
 
 
 def lightgbm(**settings: Any) -> LightGBMModel:
-    """The LightGBM global model with default settings (2 threads, seed 0); ``settings`` override them."""
+    """The LightGBM global model with default settings (1 thread, seed 0); ``settings`` override them."""
     return LightGBMModel(**settings)

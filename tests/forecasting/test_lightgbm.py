@@ -46,7 +46,7 @@ def test_registered_with_small_thread_count() -> None:
     assert "lightgbm" in MODEL_FACTORIES
     assert isinstance(model, LightGBMModel)
     assert model.name == "lightgbm"
-    assert model.num_threads == 2
+    assert model.num_threads == 1
 
 
 def test_no_leakage_from_after_the_origin() -> None:

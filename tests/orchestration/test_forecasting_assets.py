@@ -1,0 +1,70 @@
+"""The weekly forecasting assets materialized in process on a small warehouse (real PostgreSQL)."""
+
+import dagster as dg
+import psycopg
+import pytest
+
+from forecasting.data import shift_buckets
+from orchestration.defs.forecasting import assets
+from orchestration.defs.forecasting.resources import ModelStoreResource
+from orchestration.defs.warehouse.resources import WarehouseResource
+from tests.forecasting.warehouse import demand_panel, load_demand_mart
+
+ASSETS = [assets.sku_classes, assets.forecasts, assets.backtest_metrics]
+
+
+@pytest.fixture
+def warehouse(isolated_settings: dict[str, str]) -> str:
+    url = isolated_settings["WAREHOUSE_URL"]
+    load_demand_mart(url, demand_panel(weeks=110))
+    return url
+
+
+def _materialize(partition: str) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS,
+        partition_key=partition,
+        resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+
+
+def _count(url: str, table: str, origin: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"select count(*) from forecasting.{table} where origin = %s", (origin,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_weekly_partitions_write_forecasts_and_a_rolling_accuracy_history(warehouse: str) -> None:
+    with psycopg.connect(warehouse) as conn:
+        last = conn.execute("select max(week_start) from marts.demand_weekly").fetchone()[0]  # type: ignore[index]
+    origins = [str(shift_buckets(last, -k, "W")) for k in (1, 0)]
+    for origin in origins:
+        result = _materialize(origin)
+        assert result.success
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert checks == {
+            "quantiles_ordered": True,
+            "no_negative_quantiles": True,
+            "every_active_sku_forecast": True,
+        }
+        meta = result.asset_materializations_for_node("forecasting__forecasts")[0].metadata
+        assert meta["skus"].value == 6
+    assert _count(warehouse, "sku_classes", origins[1]) == 6
+    rows = _count(warehouse, "forecasts", origins[1])
+    assert rows > 6 * 13
+    with psycopg.connect(warehouse) as conn:
+        history = conn.execute(
+            "select origin, wape from forecasting.backtest_metrics"
+            " where grouping = 'overall' and model = 'auto' order by origin"
+        ).fetchall()
+    assert [str(o) for o, _ in history] == origins and all(w > 0 for _, w in history)
+    # a rerun replaces its partition's rows instead of adding to them
+    assert _materialize(origins[1]).success
+    assert _count(warehouse, "forecasts", origins[1]) == rows
+
+
+def test_a_partition_before_any_demand_fails_clearly(warehouse: str) -> None:
+    with pytest.raises(Exception, match="no demand up to the origin 2020-01-06"):
+        _materialize("2020-01-06")
