@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from forecasting.ensemble import DEFAULT_WEIGHTS
 from forecasting.fleet import ENSEMBLE
 from forecasting.metrics import evaluate
 from forecasting.models import MODEL_FACTORIES, get_model
-from forecasting.models.base import Forecaster
+from forecasting.models.base import QUANTILES, Forecaster
 from forecasting.registry import Decision, ModelStore, ModelVersion, Registry
 
 #: Model types trained monthly and served from the registry.
@@ -42,9 +42,25 @@ PROMOTION_METRIC = "wape"
 class Trainable(Forecaster, Protocol):
     """A model with separate training and inference and a saved artifact."""
 
-    def fit(self, train: pl.DataFrame, freq: Freq) -> Any: ...
+    def fit(self, train: pl.DataFrame, freq: Freq, horizon: int = 13) -> Any: ...
 
     def save(self, path: Path) -> None: ...
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    """A trained model behind the forecast contract: ``fit_predict`` only predicts (no refit at inference)."""
+
+    model: Any
+
+    @property
+    def name(self) -> str:
+        return str(self.model.name)
+
+    def fit_predict(
+        self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float] = QUANTILES
+    ) -> pl.DataFrame:
+        return self.model.predict(train, horizon, freq, quantiles)  # type: ignore[no-any-return]
 
 
 def _loader(model_type: str) -> Any:
@@ -67,7 +83,7 @@ def trained_models(
             continue
         with tempfile.TemporaryDirectory() as tmp:
             path = store.get(champion.artifact_uri, Path(tmp))
-            loaded[model_type] = _loader(model_type).load(path)
+            loaded[model_type] = Pretrained(_loader(model_type).load(path))
         if log:
             log.info(f"{model_type}: champion v{champion.version} ({champion.metric_name} {champion.metric_value})")
     return loaded
@@ -117,8 +133,9 @@ def train_challenger(
     by_model = {row["model"]: row for row in scores.iter_rows(named=True)}
     challenger_metric = float(by_model[model.name][PROMOTION_METRIC])
     baseline_metric = float(by_model["seasonal_naive"][PROMOTION_METRIC])
-    model.fit(history, freq)
-    params = asdict(model.settings) if is_dataclass(getattr(model, "settings", None)) else {}  # type: ignore[arg-type]
+    model.fit(history, freq, horizon=horizon)
+    settings = getattr(model, "settings", None)
+    params = settings.to_dict() if hasattr(settings, "to_dict") else {}
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp))
         return Registry(conn, store).register(

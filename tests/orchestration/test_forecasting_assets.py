@@ -68,3 +68,39 @@ def test_weekly_partitions_write_forecasts_and_a_rolling_accuracy_history(wareho
 def test_a_partition_before_any_demand_fails_clearly(warehouse: str) -> None:
     with pytest.raises(Exception, match="no demand up to the origin 2020-01-06"):
         _materialize("2020-01-06")
+
+
+def test_monthly_tft_training_registers_a_version_the_weekly_forecast_can_use(
+    warehouse: str, isolated_settings: dict[str, str]
+) -> None:
+    from pathlib import Path
+
+    from forecasting.registry import ModelStore
+    from forecasting.training import available_models, trained_models
+
+    with psycopg.connect(warehouse) as conn:
+        last = conn.execute("select max(week_start) from marts.demand_weekly").fetchone()[0]  # type: ignore[index]
+    month = last.replace(day=1)
+    result = dg.materialize(
+        [assets.tft_model],
+        partition_key=month.isoformat(),
+        resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
+        run_config={"ops": {"forecasting__tft_model": {"config": {"max_epochs": 1}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("forecasting__tft_model")[0].metadata
+    promoted = meta["holdout_wape"].value < meta["seasonal_naive_wape"].value
+    assert meta["status"].value == ("champion" if promoted else "challenger")
+    assert (Path(isolated_settings["FMRP_MODEL_STORE"]) / "tft" / "v0001" / "tft.json").exists()
+    store = ModelStore(isolated_settings["FMRP_MODEL_STORE"])
+    with psycopg.connect(warehouse, autocommit=True) as conn:
+        assert ("tft" in available_models(conn, store)) == promoted
+        loaded = trained_models(conn, store)
+        assert ("tft" in loaded) == promoted
+        if promoted:  # the champion forecasts without retraining
+            from tests.forecasting.warehouse import demand_panel
+
+            panel = demand_panel(weeks=110).select("unique_id", "ds", "y")
+            forecast = loaded["tft"].fit_predict(panel, 13, "W")
+            assert forecast.height == panel["unique_id"].n_unique() * 13

@@ -12,8 +12,8 @@ import polars as pl
 from fmrp.settings import get_settings
 from forecasting import store
 from forecasting.runs import backtest_origin, classify_skus, forecast_origin, load_demand
-from forecasting.training import available_models, ensemble_weights, trained_models
-from orchestration.defs.forecasting.partitions import origin_of, weekly_origins
+from forecasting.training import available_models, ensemble_weights, train_challenger, trained_models
+from orchestration.defs.forecasting.partitions import origin_of, training_months, training_origin, weekly_origins
 from orchestration.defs.forecasting.resources import ModelStoreResource
 from orchestration.defs.warehouse.resources import WarehouseResource
 
@@ -198,9 +198,8 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         if classes.is_empty():
             raise dg.Failure(f"no SKU classes for origin {origin}: materialize forecasting/sku_classes first")
         models = trained_models(conn, model_store.store(), context.log)
-        metrics = backtest_origin(
-            demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models), trained=models
-        )
+        # trained types are refitted inside each window (their champion may have seen the windows' actuals)
+        metrics = backtest_origin(demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models))
         written = store.replace_rows(conn, "backtest_metrics", metrics, origin=origin, freq=FREQ)
     summary = metrics.filter(pl.col("grouping").is_in(["overall", "abc"])).select(
         "grouping", "group_value", "model", "series", "wape", "mape", "mase", "pinball_mean", "coverage_p10_p90"
@@ -213,5 +212,74 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "auto_wape": dg.MetadataValue.float(float(auto["wape"][0])) if auto.height else None,
             "auto_mase": dg.MetadataValue.float(float(auto["mase"][0])) if auto.height else None,
             "accuracy": _markdown(summary, limit=80),
+        }
+    )
+
+
+#: Run tags of the GPU training: production's run launcher maps ``fmrp/compute=gpu`` to the GPU task definition
+#: (infra/), and the ECS launcher reads ``ecs/cpu`` and ``ecs/memory`` for the task size. Locally they are labels.
+GPU_RUN_TAGS = {"fmrp/compute": "gpu", "ecs/cpu": "4096", "ecs/memory": "16384"}
+
+
+class TrainingConfig(dg.Config):
+    """How big a TFT to train: ``small`` (CPU, minutes) or ``production`` (GPU worker)."""
+
+    preset: str = "small"
+    max_epochs: int | None = None
+    min_improvement: float = 1.0
+
+
+@dg.asset(
+    key=["forecasting", "tft_model"],
+    group_name="forecasting",
+    kinds={"pytorch", "postgres"},
+    owners=["team:planning"],
+    partitions_def=training_months,
+    deps=[dg.AssetKey(["marts", "demand_weekly"])],
+    pool="gpu",
+    op_tags=GPU_RUN_TAGS,
+)
+def tft_model(
+    context: dg.AssetExecutionContext,
+    config: TrainingConfig,
+    warehouse: WarehouseResource,
+    model_store: ModelStoreResource,
+):
+    """The monthly TFT (volume) training: trained on the weekly demand up to the last complete week before the
+    month, scored on a 13-week holdout against seasonal naive, registered as a new version in
+    ``forecasting.model_versions`` and promoted to champion by the FC-7 rule. Weekly forecasts read the champion."""
+    from forecasting.models.tft import TFTModel, TFTSettings
+
+    origin = training_origin(context.partition_key)
+    overrides = {"max_epochs": config.max_epochs} if config.max_epochs else {}
+    if config.preset not in ("small", "production"):
+        raise dg.Failure(f"unknown TFT preset {config.preset!r}: use 'small' or 'production'")
+    settings = TFTSettings.small(**overrides) if config.preset == "small" else TFTSettings.production(**overrides)
+    started = time.perf_counter()
+    with warehouse.connect() as conn:
+        store.ensure_schema(conn)
+        demand = load_demand(conn, FREQ, origin)
+        context.log.info(f"training the TFT ({config.preset}) on {demand['unique_id'].n_unique()} SKUs up to {origin}")
+        version, decision = train_challenger(
+            conn,
+            model_store.store(),
+            TFTModel(settings),
+            demand,
+            FREQ,
+            origin,
+            horizon=get_settings().horizon,
+            min_improvement=config.min_improvement,
+        )
+    context.log.info(f"tft v{version.version}: {decision.reason}")
+    return dg.MaterializeResult(
+        metadata={
+            "training_origin": str(origin),
+            "version": dg.MetadataValue.int(version.version),
+            "status": version.status,
+            "decision": decision.reason,
+            "holdout_wape": dg.MetadataValue.float(float(version.metric_value or 0.0)),
+            "seasonal_naive_wape": dg.MetadataValue.float(float(version.baseline_value or 0.0)),
+            "artifact": version.artifact_uri or "",
+            "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 1)),
         }
     )
