@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from forecasting.models.base import QUANTILES, finalize_quantiles, quantile_column, quantile_columns
+from forecasting.data import Freq
+from forecasting.models.base import QUANTILES, Forecaster, finalize_quantiles, quantile_column, quantile_columns
 
 #: FC-2's class-A ensemble.
 DEFAULT_WEIGHTS: dict[str, float] = {"tft": 0.6, "lightgbm": 0.4}
@@ -121,3 +122,26 @@ def fit_weights(
         if loss < best_loss - 1e-12:
             best, best_loss = g, loss
     return {m: b / ticks for m, b in zip(members, best, strict=True)}
+
+
+def fit_weights_on_history(
+    history: pl.DataFrame,
+    members: Sequence[Forecaster],
+    horizon: int,
+    freq: Freq,
+    *,
+    step: float = 0.1,
+) -> dict[str, float]:
+    """Weights fitted on one backtest window: the last ``horizon`` buckets of ``history`` (nothing after it).
+
+    Args:
+        history: ``unique_id, ds, y`` of the SKUs the ensemble will forecast.
+        members: the member models (their ``name`` keys the weights).
+        horizon: buckets of the backtest window.
+        freq: ``"W"`` or ``"M"``.
+        step: grid spacing of the weights.
+    """
+    from forecasting.backtest import rolling_origin_backtest  # backtest imports the models, which import this
+
+    backtest = rolling_origin_backtest(history, list(members), freq, horizon=horizon, n_windows=1)
+    return fit_weights(backtest.forecasts, [m.name for m in members], step=step)

@@ -3,7 +3,10 @@
 statsforecast gives native prediction intervals for some models (AutoETS, seasonal naive) and conformal
 intervals (rolling-origin errors of the model itself) for the rest; the intermittent family uses empirical
 quantiles of its own rolling-origin ratios actual / forecast instead (``intervals="empirical"``). Each
-interval level maps to two quantiles: level ``L`` gives ``0.5 ± L/200``; P50 is the point forecast.
+interval level maps to two quantiles: level ``L`` gives ``0.5 ± L/200``; P50 is the point forecast. With
+``intervals="empirical"`` every quantile, P50 included, is the point forecast times that quantile of the
+series' own ratios actual / forecast: P50 is then a median, as the quantile contract says, not the mean
+rate Croston-type methods estimate (on carparts this alone took Croston-SBA's MASE from 1.28 to 0.89).
 
 Series too short for the model or for its conformal windows get the short-history fallback instead: the
 mean of their history as P50 and a normal spread of their own standard deviation. Such a series is new and
@@ -36,7 +39,7 @@ class StatsForecastModel:
         name: model name written in the ``model`` column.
         build: returns the statsforecast model object for a frequency and conformal settings.
         intervals: ``"native"`` (the model's own distribution), ``"conformal"`` (symmetric, per step) or
-            ``"empirical"``: the point forecast times the quantiles of the series' own out-of-sample ratios
+            ``"empirical"``: the point forecast times the quantiles (P50 too) of the series' own out-of-sample ratios
             actual / forecast, pooled over ``n_windows`` rolling origins and all steps (asymmetric, so the
             zeros and the right skew of intermittent demand show in P10 and P90).
         min_history: fewest points the model itself needs; shorter series get the fallback.
@@ -103,20 +106,8 @@ class StatsForecastModel:
         )
         raw = sf.forecast(h=horizon, df=history).join(spread, on="unique_id", how="left")
         point = pl.col(alias).cast(pl.Float64)
-        columns = {
-            quantile_column(q): _around(point, point * pl.col(f"_r{quantile_column(q)}").fill_null(1.0), q)
-            for q in quantiles
-        }
+        columns = {quantile_column(q): point * pl.col(f"_r{quantile_column(q)}").fill_null(1.0) for q in quantiles}
         return raw.select("unique_id", "ds", model=pl.lit(self.name), **columns)
-
-
-def _around(point: pl.Expr, value: pl.Expr, q: float) -> pl.Expr:
-    """A quantile kept on its side of the point, so P50 stays the model's point forecast."""
-    if q < 0.5:
-        return pl.min_horizontal(value, point)
-    if q > 0.5:
-        return pl.max_horizontal(value, point)
-    return point
 
 
 def short_history_forecast(

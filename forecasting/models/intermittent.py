@@ -4,7 +4,8 @@ statsforecast fits Croston classic and SBA, TSB, ADIDA and IMAPA as point foreca
 quantiles from its own out-of-sample errors over ``n_windows`` rolling origins of ``horizon`` buckets, so
 every series gets calibrated P10..P90 like the other models. By default (``intervals="empirical"``) they are
 the point forecast times the quantiles of the ratios actual / forecast, pooled over windows and steps: a zero
-actual is a ratio of 0, so P10 is 0 where zeros are common and P90 follows the right skew of the sizes.
+actual is a ratio of 0, so P10 (and P50, the median, where most buckets are zero) is 0 where zeros are common
+and P90 follows the right skew of the sizes.
 statsforecast's symmetric per-step conformal intervals (``intervals="conformal"``) under-cover here: on
 carparts (last 12 months) Croston-SBA's P10-P90 covers 66% conformal and 85% empirical, with 10.0% of actuals
 above P90 (12.6% conformal).

@@ -21,13 +21,18 @@ def intermittent_panel(n_series: int = 60, length: int = 120, seed: int = 0) -> 
 
 
 @pytest.mark.parametrize("factory", [croston_sba, tsb])
-def test_empirical_quantiles_keep_the_point_and_cover_the_tails(factory: Callable[..., StatsForecastModel]) -> None:
+def test_empirical_quantiles_center_on_the_median_and_cover_the_tails(
+    factory: Callable[..., StatsForecastModel],
+) -> None:
     panel = intermittent_panel()
     origin = shift_buckets(panel["ds"].max(), -13, "W")  # type: ignore[arg-type]
     empirical = forecast_from_origin(factory(), panel, origin, 13, "W")
     conformal = forecast_from_origin(factory(intervals="conformal"), panel, origin, 13, "W")
-    assert empirical["p50"].to_numpy() == pytest.approx(conformal["p50"].to_numpy())
+    # P50 is a median, not the mean rate the point forecast is: at most half the actuals lie on either side
     scored = empirical.join(panel, on=["unique_id", "ds"])
+    assert scored.select((pl.col("y") <= pl.col("p50")).mean()).item() >= 0.45
+    assert scored.select((pl.col("y") >= pl.col("p50")).mean()).item() >= 0.45
+    assert (empirical["p50"] <= conformal["p50"] + 1e-9).mean() > 0.9  # right-skewed sizes: median below the mean
     # Every series has at least 40% zeros, so P10 is 0 and only the upper tail can miss.
     assert (scored["p10"] == 0).all()
     above = scored.select((pl.col("y") > pl.col("p90")).mean()).item()

@@ -116,6 +116,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             horizon,
             models=models,
             weights=ensemble_weights(models),
+            fit_ensemble=True,
             overrides=overrides,
             on_model=lambda name, n, s: context.log.info(f"{name}: {n} SKUs in {s:.1f} s"),
         )
@@ -129,6 +130,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             "skus": dg.MetadataValue.int(rows.filter(pl.col("is_selected"))["sku"].n_unique()),
             "horizon": dg.MetadataValue.int(horizon),
             "overrides_applied": dg.MetadataValue.int(rows["override_id"].drop_nulls().n_unique()),
+            "ensemble_weights": ", ".join(f"{m} {w:.1f}" for m, w in result.weights.items()),
             "revenue_divergent_skus": dg.MetadataValue.int(int(result.revenue_checks["is_divergent"].sum())),
             "seconds_per_model": _markdown(
                 pl.DataFrame({"model": list(result.seconds), "seconds": list(result.seconds.values())})
