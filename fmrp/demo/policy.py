@@ -70,6 +70,9 @@ def lot_policies(
     capped = rng.choice(np.flatnonzero(~phantom), size=max(2, round(0.03 * n)), replace=False)
     floor = np.fmax(np.fmax(fixed[capped], min_lot[capped]), 0) * 1.5
     max_lot[capped] = np.fmax(nice_quantity(usage[capped] * rng.uniform(6, 12, capped.size), uom[capped]), floor)
+    # a cap must hold whole multiples, or no order can respect both (the MRP refuses such an item)
+    with_multiple = capped[~np.isnan(multiple[capped])]
+    max_lot[with_multiple] = np.ceil(max_lot[with_multiple] / multiple[with_multiple]) * multiple[with_multiple]
     safety = np.full(n, np.nan)
     overridden = rng.choice(np.flatnonzero(~phantom), size=max(2, round(0.03 * n)), replace=False)
     safety[overridden] = nice_quantity(usage[overridden] * rng.uniform(0.5, 2.0, overridden.size), uom[overridden])

@@ -1,8 +1,9 @@
 """Forecasting models behind one contract (:class:`~forecasting.models.base.Forecaster`).
 
 ``STATISTICAL_FLEET`` names the models fitted here today; :func:`get_model` builds one with its defaults.
-The LightGBM global model is registered as ``lightgbm``; the TFT and the ensemble will join under the names
-the selection matrix already uses (``tft``, ``ensemble``).
+The LightGBM global model is registered as ``lightgbm``, the TFT as ``tft`` (small CPU settings; see
+:mod:`forecasting.models.tft` for training and inference apart); the ensemble will join under the name the
+selection matrix already uses (``ensemble``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ from forecasting.models.intermittent import adida, croston_classic, croston_sba,
 from forecasting.models.lightgbm import lightgbm
 from forecasting.models.zero import zero
 
+
+def _tft() -> Forecaster:
+    """The TFT with the small CPU settings (:func:`forecasting.models.tft.tft`)."""
+    # imported here: torch, Lightning and pytorch-forecasting take seconds and ~450 MB to import, and most
+    # users of this package (backtests of the statistical fleet, the pipeline's code location) never need them;
+    # named apart so that it does not clash with the submodule ``forecasting.models.tft``
+    from forecasting.models.tft import tft as small_tft
+
+    return small_tft()
+
+
 MODEL_FACTORIES: dict[str, Callable[[], Forecaster]] = {
     "seasonal_naive": seasonal_naive,
     "naive": naive,
@@ -31,6 +43,7 @@ MODEL_FACTORIES: dict[str, Callable[[], Forecaster]] = {
     "imapa": imapa,
     "zero": zero,
     "lightgbm": lightgbm,
+    "tft": _tft,
 }
 
 #: Baselines, ETS and the intermittent family: the models this package fits today.
