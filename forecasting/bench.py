@@ -104,10 +104,11 @@ def run_bench(
     if missing:
         raise BenchError(f"{len(missing)} test series have no training history, e.g. {sorted(missing)[:3]}")
     forecasts, seconds = [], {}
-    steps: list[tuple[str, Callable[[], pl.DataFrame]]] = [
-        (name, lambda name=name: get_model(name).fit_predict(train, horizon, freq))
-        for name in models  # type: ignore[misc]
-    ]
+
+    def fitted(name: str) -> Callable[[], pl.DataFrame]:
+        return lambda: get_model(name).fit_predict(train, horizon, freq)
+
+    steps: list[tuple[str, Callable[[], pl.DataFrame]]] = [(name, fitted(name)) for name in models]
     if include_auto:
         steps.append((AUTO, lambda: auto_forecast(train, horizon, freq)))
     for name, run in steps:

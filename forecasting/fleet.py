@@ -87,8 +87,8 @@ def forecast_fleet(
     ensemble_weights = dict(weights or DEFAULT_WEIGHTS)
     chosen = selection.select("unique_id", "model").unique("unique_id", keep="last")
     skus_by_model: dict[str, set[str]] = {}
-    for model, group in chosen.group_by("model"):
-        skus_by_model[str(model[0])] = set(group["unique_id"].to_list())
+    for (chosen_model,), group in chosen.group_by("model"):
+        skus_by_model[str(chosen_model)] = set(group["unique_id"].to_list())
     needed: dict[str, set[str]] = {name: set(skus) for name, skus in skus_by_model.items() if name != ENSEMBLE}
     for member in ensemble_weights:
         needed.setdefault(member, set()).update(skus_by_model.get(ENSEMBLE, set()))

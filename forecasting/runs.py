@@ -102,10 +102,11 @@ def last_complete_origin(conn: psycopg.Connection, freq: Freq) -> dt.date:
         NoDemandError: the mart is empty.
     """
     table, bucket = _MART[freq]
-    row = conn.execute(f"select max({bucket}) from {table}").fetchone()  # type: ignore[arg-type]
+    row = conn.execute(f"select max({bucket}) from {table}").fetchone()
     if row is None or row[0] is None:
         raise NoDemandError(f"{table} is empty: land sales and build the warehouse first")
-    return row[0]  # type: ignore[no-any-return]
+    latest: dt.date = row[0]
+    return latest
 
 
 def classify_skus(
@@ -134,8 +135,8 @@ def classify_skus(
     usable = available if available is not None else frozenset(MODEL_FACTORIES) | {ENSEMBLE}
     # a TFT cell without a trained TFT goes to the LightGBM + ETS ensemble (M4 Weekly: OWA 0.82 vs ETS 0.93)
     fallback = ENSEMBLE if ENSEMBLE in usable else "auto_ets"
-    rules = SelectionRules(available=usable, fallback=fallback)
-    selection = select_models(classes, overrides=model_choices, rules=rules)
+    matrix = SelectionRules(available=usable, fallback=fallback)
+    selection = select_models(classes, overrides=model_choices, rules=matrix)
     return classes.join(selection, on="unique_id").select(
         pl.col("unique_id").alias("sku"),
         "abc",

@@ -176,7 +176,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     """Create the ``forecasting`` schema and its tables if missing (idempotent)."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('fmrp.forecasting.ddl'))")
-        conn.execute(DDL)  # type: ignore[arg-type]
+        conn.execute(DDL)
 
 
 def replace_rows(
@@ -221,7 +221,7 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> Non
 def read_frame(conn: psycopg.Connection, query: str, params: Sequence[object] | None = None) -> pl.DataFrame:
     """Run a query and return its rows as a polars frame (column names from the cursor)."""
     with conn.cursor() as cur:
-        cur.execute(query, params)  # type: ignore[arg-type]
+        cur.execute(query, params)
         names = [d.name for d in cur.description or []]
         rows = cur.fetchall()
     return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)

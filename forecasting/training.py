@@ -44,7 +44,7 @@ class Trainable(Forecaster, Protocol):
 
     def fit(self, train: pl.DataFrame, freq: Freq, horizon: int = 13) -> Any: ...
 
-    def save(self, path: Path) -> None: ...
+    def save(self, path: Path) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ class Pretrained:
     def fit_predict(
         self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float] = QUANTILES
     ) -> pl.DataFrame:
-        return self.model.predict(train, horizon, freq, quantiles)  # type: ignore[no-any-return]
+        forecast: pl.DataFrame = self.model.predict(train, horizon, freq, quantiles)
+        return forecast
 
 
 def _loader(model_type: str) -> Any:
@@ -135,7 +136,7 @@ def train_challenger(
     baseline_metric = float(by_model["seasonal_naive"][PROMOTION_METRIC])
     model.fit(history, freq, horizon=horizon)
     settings = getattr(model, "settings", None)
-    params = settings.to_dict() if hasattr(settings, "to_dict") else {}
+    params = settings.to_dict() if settings is not None and hasattr(settings, "to_dict") else {}
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp))
         return Registry(conn, store).register(

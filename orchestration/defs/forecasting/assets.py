@@ -11,13 +11,14 @@ import polars as pl
 
 from fmrp.settings import get_settings
 from forecasting import store
+from forecasting.data import Freq
 from forecasting.runs import backtest_origin, classify_skus, forecast_origin, load_demand
 from forecasting.training import available_models, ensemble_weights, train_challenger, trained_models
 from orchestration.defs.forecasting.partitions import origin_of, training_months, training_origin, weekly_origins
 from orchestration.defs.forecasting.resources import ModelStoreResource
 from orchestration.defs.warehouse.resources import WarehouseResource
 
-FREQ = "W"
+FREQ: Freq = "W"
 QUANTILES_ORDERED = "quantiles_ordered"
 NO_NEGATIVE_QUANTILES = "no_negative_quantiles"
 EVERY_ACTIVE_SKU_FORECAST = "every_active_sku_forecast"
