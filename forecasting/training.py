@@ -152,3 +152,44 @@ def train_challenger(
             baseline_value=baseline_metric,
             min_improvement=min_improvement,
         )
+
+
+#: Earlier origins whose mean error is the reference of the ``auto`` forecast's drift.
+DRIFT_REFERENCE_ORIGINS = 8
+
+
+def track_drift(
+    conn: psycopg.Connection, store: ModelStore, metrics: pl.DataFrame, origin: dt.date, freq: Freq
+) -> dict[str, str]:
+    """Record drift (FC-7) at an origin from its backtest metrics (``overall`` rows).
+
+    - ``auto`` (the forecast planning uses): this origin's WAPE against the mean WAPE of up to
+      :data:`DRIFT_REFERENCE_ORIGINS` earlier origins in ``forecasting.backtest_metrics``.
+    - every trained type with a champion (the TFT) that the backtest scored: its WAPE against the champion's
+      holdout WAPE at training.
+
+    Returns:
+        Status (``ok``, ``warn``, ``retrain``) per model; models without a reference are absent.
+    """
+    overall = metrics.filter(pl.col("grouping") == "overall")
+    current = {m: w for m, w in overall.select("model", PROMOTION_METRIC).iter_rows() if w is not None}
+    registry = Registry(conn, store)
+    statuses: dict[str, str] = {}
+    if "auto" in current:
+        row = conn.execute(
+            f"select avg({PROMOTION_METRIC}) from (select {PROMOTION_METRIC} from forecasting.backtest_metrics"
+            " where grouping = 'overall' and model = 'auto' and freq = %s and origin < %s"
+            " order by origin desc limit %s) earlier",
+            (freq, origin, DRIFT_REFERENCE_ORIGINS),
+        ).fetchone()
+        if row and row[0] is not None:
+            statuses["auto"] = registry.record_drift(
+                "auto", origin, freq, PROMOTION_METRIC, float(row[0]), current["auto"]
+            )
+    for model_type in TRAINED_TYPES:
+        champion = registry.champion(model_type)
+        if champion and champion.metric_value is not None and model_type in current:
+            statuses[model_type] = registry.record_drift(
+                model_type, origin, freq, PROMOTION_METRIC, float(champion.metric_value), current[model_type]
+            )
+    return statuses

@@ -60,6 +60,11 @@ def test_weekly_partitions_write_forecasts_and_a_rolling_accuracy_history(wareho
             " where grouping = 'overall' and model = 'auto' order by origin"
         ).fetchall()
     assert [str(o) for o, _ in history] == origins and all(w > 0 for _, w in history)
+    with psycopg.connect(warehouse) as conn:
+        drift = conn.execute("select origin, reference_value, recent_value, status from forecasting.drift").fetchall()
+    # the first origin has no earlier accuracy to compare with; the second is compared with the first
+    assert [(str(o), ref) for o, ref, _, _ in drift] == [(origins[1], pytest.approx(history[0][1]))]
+    assert drift[0][2] == pytest.approx(history[1][1]) and drift[0][3] in {"ok", "warn", "retrain"}
     # a rerun replaces its partition's rows instead of adding to them
     assert _materialize(origins[1]).success
     assert _count(warehouse, "forecasts", origins[1]) == rows

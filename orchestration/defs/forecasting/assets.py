@@ -13,7 +13,13 @@ from fmrp.settings import get_settings
 from forecasting import store
 from forecasting.data import Freq
 from forecasting.runs import backtest_origin, classify_skus, forecast_origin, load_demand
-from forecasting.training import available_models, ensemble_weights, train_challenger, trained_models
+from forecasting.training import (
+    available_models,
+    ensemble_weights,
+    track_drift,
+    train_challenger,
+    trained_models,
+)
 from orchestration.defs.forecasting.partitions import origin_of, training_months, training_origin, weekly_origins
 from orchestration.defs.forecasting.resources import ModelStoreResource
 from orchestration.defs.warehouse.resources import WarehouseResource
@@ -204,6 +210,10 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         # trained types are refitted inside each window (their champion may have seen the windows' actuals)
         metrics = backtest_origin(demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models))
         written = store.replace_rows(conn, "backtest_metrics", metrics, origin=origin, freq=FREQ)
+        drift = track_drift(conn, model_store.store(), metrics, origin, FREQ)
+    for model, status in drift.items():
+        if status != "ok":
+            context.log.warning(f"forecast drift: {model} {status} at origin {origin} (forecasting.drift)")
     summary = metrics.filter(pl.col("grouping").is_in(["overall", "abc"])).select(
         "grouping", "group_value", "model", "series", "wape", "mape", "mase", "pinball_mean", "coverage_p10_p90"
     )
@@ -215,6 +225,7 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             "auto_wape": dg.MetadataValue.float(float(auto["wape"][0])) if auto.height else None,
             "auto_mase": dg.MetadataValue.float(float(auto["mase"][0])) if auto.height else None,
             "accuracy": _markdown(summary, limit=80),
+            "drift": ", ".join(f"{m} {st}" for m, st in drift.items()) or "no reference yet",
         }
     )
 
