@@ -15,6 +15,7 @@ the selection matrix (FC-2) sends it to a baseline anyway.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -26,6 +27,9 @@ from statsforecast.utils import ConformalIntervals
 
 from forecasting.data import Freq, future_frame, interval
 from forecasting.models.base import QUANTILES, finalize_quantiles, quantile_column
+
+#: Series count from which ``n_jobs=0`` fits in one process per core.
+PARALLEL_FROM = 1000
 
 #: Builds the statsforecast model for a frequency, with conformal settings (None for native intervals).
 ModelBuilder = Callable[[Freq, ConformalIntervals | None], Any]
@@ -44,7 +48,8 @@ class StatsForecastModel:
             zeros and the right skew of intermittent demand show in P10 and P90).
         min_history: fewest points the model itself needs; shorter series get the fallback.
         n_windows: conformal calibration windows of ``horizon`` buckets each.
-        n_jobs: processes statsforecast may use.
+        n_jobs: processes statsforecast may use; 0 means one per core once there are at least
+            :data:`PARALLEL_FROM` series (below that, starting the processes costs more than it saves).
     """
 
     name: str
@@ -53,6 +58,11 @@ class StatsForecastModel:
     min_history: int = 1
     n_windows: int = 3
     n_jobs: int = 1
+
+    def _processes(self, train: pl.DataFrame) -> int:
+        if self.n_jobs:
+            return self.n_jobs
+        return (os.cpu_count() or 1) if train["unique_id"].n_unique() >= PARALLEL_FROM else 1
 
     def required_history(self, horizon: int) -> int:
         """Fewest points a series needs to get this model rather than the short-history fallback."""
@@ -85,7 +95,7 @@ class StatsForecastModel:
         model = self.build(freq, conformal)
         alias = str(model.alias)
         levels = sorted({_level(q) for q in quantiles if q != 0.5})
-        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self.n_jobs)
+        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self._processes(train))
         raw = sf.forecast(h=horizon, df=train.select("unique_id", "ds", "y"), level=levels or None)
         columns = {}
         for q in quantiles:
@@ -96,7 +106,7 @@ class StatsForecastModel:
     def _empirical(self, train: pl.DataFrame, horizon: int, freq: Freq, quantiles: Sequence[float]) -> pl.DataFrame:
         model = self.build(freq, None)
         alias = str(model.alias)
-        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self.n_jobs)
+        sf = StatsForecast(models=[model], freq=interval(freq), n_jobs=self._processes(train))
         history = train.select("unique_id", "ds", "y")
         windows = sf.cross_validation(h=horizon, df=history, n_windows=self.n_windows, step_size=horizon)
         # Ratios to the point forecast, not differences: a zero actual is 0 x the rate whatever the rate was.

@@ -20,13 +20,13 @@ DEFAULT_SEASONS: dict[str, int] = {"W": 1, "M": 12}
 MIN_HISTORY = 10
 
 
-def auto_ets(season: int | None = None, *, damped: bool | None = None, n_jobs: int = 1) -> StatsForecastModel:
+def auto_ets(season: int | None = None, *, damped: bool | None = None, n_jobs: int = 0) -> StatsForecastModel:
     """AutoETS choosing error, trend and season by AICc; native normal quantiles.
 
     Args:
         season: season length; defaults to 1 weekly and 12 monthly.
         damped: force a damped trend (True), forbid it (False) or let AICc choose (None).
-        n_jobs: processes statsforecast may use.
+        n_jobs: processes statsforecast may use; 0 (default): one per core for fleets of 1,000 series or more.
     """
 
     def build(freq: Freq, _: ConformalIntervals | None) -> AutoETS:
