@@ -47,12 +47,15 @@ class SelectionRules:
         available: models that can run now; a choice outside it falls back to ``fallback`` and says so.
         fallback: model used when the matrix's choice is not available.
         new_model: baseline for new SKUs.
+        new_intermittent_model: baseline for new SKUs whose few buckets are already intermittent or lumpy (a
+            moving median: on carparts' new parts MASE 3.0 against the moving average's 3.3).
     """
 
     min_history_tft: int = 40
     available: frozenset[str] | None = None
     fallback: str = "auto_ets"
     new_model: str = "moving_average"
+    new_intermittent_model: str = "moving_quantiles"
 
 
 def classify(
@@ -169,6 +172,8 @@ def _matrix(row: Mapping[str, object], r: SelectionRules) -> tuple[str, str]:
     if row["status"] == "inactive":
         return "zero", "inactive: no demand in the last 52 buckets"
     if row["status"] == "new":
+        if pattern in ("intermittent", "lumpy"):
+            return r.new_intermittent_model, f"new: {history} buckets of history, {pattern}"
         return r.new_model, f"new: {history} buckets of history"
     if pattern == "intermittent":
         return "croston_sba", "intermittent demand (ADI above 1.32, CV² at most 0.49)"

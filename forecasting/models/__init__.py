@@ -14,7 +14,7 @@ import polars as pl
 
 from forecasting.data import Freq
 from forecasting.models.base import QUANTILES, Forecaster, ForecastError, forecast_from_origin
-from forecasting.models.baselines import moving_average, naive, seasonal_naive
+from forecasting.models.baselines import moving_average, moving_quantiles, naive, seasonal_naive
 from forecasting.models.ets import auto_ets
 from forecasting.models.intermittent import adida, croston_classic, croston_sba, imapa, tsb
 from forecasting.models.lightgbm import lightgbm
@@ -35,6 +35,7 @@ MODEL_FACTORIES: dict[str, Callable[[], Forecaster]] = {
     "seasonal_naive": seasonal_naive,
     "naive": naive,
     "moving_average": moving_average,
+    "moving_quantiles": moving_quantiles,
     "auto_ets": auto_ets,
     "croston_classic": croston_classic,
     "croston_sba": croston_sba,

@@ -141,3 +141,19 @@ def test_monthly_classification() -> None:
     classes = classify(panel, "M")
     assert dict(classes.select("unique_id", "pattern").iter_rows()) == {"sparse": "intermittent", "steady": "smooth"}
     assert classes.filter(pl.col("unique_id") == "steady")["history_buckets"].item() == 36
+
+
+def test_new_skus_get_a_baseline_that_fits_their_pattern() -> None:
+    classes = pl.DataFrame(
+        {
+            "unique_id": ["new_smooth", "new_sparse", "new_lumpy"],
+            "abc": ["B", "C", "C"],
+            "pattern": ["smooth", "intermittent", "lumpy"],
+            "status": ["new"] * 3,
+            "history_buckets": [8, 8, 8],
+        }
+    )
+    chosen = select_models(classes)
+    models = dict(chosen.select("unique_id", "model").iter_rows())
+    assert models == {"new_smooth": "moving_average", "new_sparse": "moving_quantiles", "new_lumpy": "moving_quantiles"}
+    assert "intermittent" in chosen.filter(pl.col("unique_id") == "new_sparse")["reason"][0]

@@ -7,7 +7,7 @@ import pytest
 from forecasting.data import Freq, future_frame, shift_buckets
 from forecasting.models import MODEL_FACTORIES, STATISTICAL_FLEET, fit_predict_many, forecast_from_origin, get_model
 from forecasting.models.base import ForecastError, finalize_quantiles, quantile_column
-from tests.forecasting.panels import mixed_panel
+from tests.forecasting.panels import mixed_panel, series_frame
 
 QUANTILE_COLUMNS = ["p10", "p25", "p50", "p75", "p90"]
 LENGTHS: dict[str, int] = {"W": 104, "M": 48}
@@ -88,3 +88,13 @@ def test_other_quantile_levels() -> None:
     assert quantile_column(0.025 * 2) == "p05"
     with pytest.raises(ValueError, match="whole percents"):
         quantile_column(0.333)
+
+
+def test_moving_quantiles_is_the_window_distribution() -> None:
+    values = [0.0] * 20 + [0, 0, 9, 0, 0, 0, 3, 0, 0, 0, 0, 12, 0]  # last 13 weeks: 10 zeros, 3, 9, 12
+    panel = series_frame("sparse", values, "W")
+    forecast = get_model("moving_quantiles").fit_predict(panel, 4, "W")
+    assert forecast.height == 4 and set(forecast["model"]) == {"moving_quantiles"}
+    assert forecast["p50"].to_list() == [0.0] * 4  # the moving median
+    expected_p90 = float(np.quantile([0] * 10 + [3, 9, 12], 0.9))
+    assert forecast["p90"][0] == pytest.approx(expected_p90)
