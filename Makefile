@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test dev bench lint dbt-build docs db-start db-stop clean install
+.PHONY: demo test dev bench lint dbt-build docs db-start db-stop clean install peers
 
 install: $(STAMP)
 
@@ -17,13 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## install, start PostgreSQL, generate the demo factory, run every asset, print a summary
 	$(BIN)/fmrp demo
 
-test: $(STAMP)  ## the whole test suite on a real PostgreSQL
+test: $(STAMP) peers  ## the whole test suite on a real PostgreSQL
 	$(BIN)/python -m pytest
+
+peers:  ## servers the tests talk to on loopback: OpenSSH's sshd (SFTP), dovecot (IMAP); Debian packages, as root
+	@test -x /usr/sbin/sshd && test -x /usr/sbin/dovecot || \
+		{ test "$$(id -u)" = 0 || { echo "make peers: run as root, or: sudo apt-get install openssh-server dovecot-imapd" >&2; exit 1; }; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server dovecot-imapd; }
 
 dev: $(STAMP)  ## Dagster UI and daemon on http://127.0.0.1:3000
 	$(BIN)/fmrp dev
 
-bench: $(STAMP)  ## speed benchmarks; results go to docs/benchmarks.md by hand
+bench: $(STAMP) peers  ## speed benchmarks; results go to docs/benchmarks.md by hand
 	$(BIN)/python -m tests.benchmarks
 
 lint: $(STAMP)

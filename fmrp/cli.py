@@ -16,6 +16,9 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from fmrp.forecast_cli import bench_app, override_app
+from fmrp.imap_cli import imap_app
+from fmrp.plan_cli import alerts_app, proposals_app, scenario_app
 from fmrp.settings import get_settings, project_root
 from fmrp.warehouse import (
     WarehouseError,
@@ -29,6 +32,12 @@ from fmrp.warehouse import (
 app = typer.Typer(help="forecasting-mrp: ingestion, warehouse, forecasts and MRP on PostgreSQL.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostgreSQL (ignored when WAREHOUSE_URL is set).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(proposals_app, name="proposals", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(override_app, name="override", no_args_is_help=True)
+app.add_typer(imap_app, name="imap")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -158,7 +167,38 @@ def demo(
     console.print(f"running the pipeline for {days[0]}..{days[-1]} ({len(files)} files on {len(days)} days)")
     with dg.DagsterInstance.get() as instance:
         report = run_pipeline(files, instance=instance)
+        _run_weekly_plan(url, instance, report)
     _print_summary(url, report.seconds, time.perf_counter() - started)
+    _print_plan_summary(url)
+
+
+def _run_weekly_plan(url: str, instance: object, report: object) -> None:
+    """Forecast the latest complete week and plan from it (weekly_plan_job), as the Monday schedule would."""
+    from orchestration.pipeline import latest_origin_week, run_weekly_plan
+
+    origin = latest_origin_week(url)
+    console.print(f"forecasting and planning the origin week {origin} (weekly_plan_job)")
+    run_weekly_plan(origin, instance=instance, report=report)  # type: ignore[arg-type]
+
+
+def _print_plan_summary(url: str) -> None:
+    from mrp import store
+
+    with connect(url) as conn:
+        origin = store.latest_origin(conn)
+        table = Table(title=f"The weekly plan of origin {origin} (schema planning)")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name in store.PLAN_TABLES:
+            query = sql.SQL("select count(*) from {} where origin = %s").format(sql.Identifier(store.SCHEMA, name))
+            count = conn.execute(query, [origin]).fetchone()
+            table.add_row(f"planning.{name}", f"{count[0] if count else 0:,}")
+    console.print(table)
+    print(
+        "  fmrp proposals list      purchase proposals (approve | reject | export --format csv|xlsx)\n"
+        "  fmrp alerts list --open  exceptions of the plan (ack)\n"
+        "  fmrp scenario create     what-if scenarios (run | compare | list)"
+    )
 
 
 def _print_summary(url: str, seconds: dict[str, float], total: float) -> None:

@@ -123,6 +123,9 @@ class EmbeddedPostgres:
         with self._lock():
             if not self.status():
                 return False
+            # a parent folder may have been tightened since the start (pytest resets /tmp/pytest-of-<user> to 0700
+            # whenever another session starts), and pg_ctl runs as the server's own user
+            self._prepare_directory()
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._run_as, timeout=60)
             return True
 

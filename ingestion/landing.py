@@ -29,6 +29,10 @@ Status = Literal["landed", "duplicate", "rejected"]
 _ERP_NAME = re.compile(r"^(?P<export>[a-z_]+?)_(?P<date>\d{8})\.(csv|xlsx|txt)$", re.IGNORECASE)
 
 
+class FileTooLargeError(SourceFileError):
+    """A file over the configured size cap (IN-8: 25 MB by default); it is rejected unread."""
+
+
 @dataclass(frozen=True)
 class LandingResult:
     """What landing one file did."""
@@ -74,8 +78,12 @@ def land_file(
     source_ref: str,
     received_at: datetime,
     business_date: date | None,
+    max_bytes: int | None = None,
 ) -> LandingResult:
-    """Land one file's table into ``raw.<entity>`` (see the module docstring for the rules)."""
+    """Land one file's table into ``raw.<entity>`` (see the module docstring for the rules).
+
+    A file larger than ``max_bytes`` (when given) is recorded ``rejected`` without being read.
+    """
     if not conn.autocommit:
         raise ValueError("landing needs an autocommit connection: each batch is its own transaction")
     digest = sha256_of(content)
@@ -83,6 +91,10 @@ def land_file(
     if known:
         return LandingResult(entity.name, file_name, "duplicate", known[0], 0, business_date)
     try:
+        if max_bytes is not None and len(content) > max_bytes:
+            raise FileTooLargeError(
+                file_name, f"{len(content) / 1e6:.1f} MB is over the size cap of {max_bytes / 1e6:.1f} MB"
+            )
         frame = coerce(map_columns(read_table(content, file_name), entity, file_name), entity, file_name)
         error = None
     except SourceFileError as err:
@@ -198,9 +210,14 @@ def _resolve_active(conn: psycopg.Connection, entity: str, business_date: date |
 
 
 def land_email(
-    conn: psycopg.Connection, raw: bytes, *, source: str, source_ref: str | None = None
+    conn: psycopg.Connection,
+    raw: bytes,
+    *,
+    source: str,
+    source_ref: str | None = None,
+    max_attachment_bytes: int | None = None,
 ) -> list[LandingResult]:
-    """Land each table attachment of a cash-closing email into ``raw.sales``."""
+    """Land each table attachment of a cash-closing email into ``raw.sales`` (each over the cap is rejected)."""
     message: CashClosingEmail = parse_email(raw)
     if not message.attachments:
         return [
@@ -216,6 +233,7 @@ def land_email(
             source_ref=source_ref or message.message_id,
             received_at=message.received_at,
             business_date=message.business_date,
+            max_bytes=max_attachment_bytes,
         )
         for attachment in message.attachments
     ]

@@ -19,10 +19,11 @@ bucket 0; those after the horizon are outside the plan and ignored.
 How the run works (PRODUCT §1). Items are planned level by level in low-level-code order, every item of a
 level at once on ``items x buckets`` numpy arrays. For each level: gross requirements = independent demand +
 the dependent demand the levels above exploded into it; gross-to-net (:mod:`mrp.netting`); lot sizing with
-the item's rule and order modifiers (:func:`mrp.lotsizing.lot_size`; lot-for-lot and Wagner-Whitin without
-modifiers run batched); each order's release bucket from its lead time on the calendar; then explosion: each
-component's gross requirement in the parent's *release* bucket grows by release x ``qty_per`` / (1 - scrap),
-for the BOM lines valid in that bucket.
+the item's rule and order modifiers, every item of the level at once (:func:`mrp.lotsizing_batch.lot_size_batch`
+gives the plans of :func:`mrp.lotsizing.lot_size` to the bit; Wagner-Whitin without modifiers goes through
+:func:`mrp.lotsizing.wagner_whitin_batch`); each order's release bucket from its lead time on the calendar; then
+explosion: each component's gross requirement in the parent's *release* bucket grows by release x ``qty_per`` /
+(1 - scrap), for the BOM lines valid in that bucket.
 
 - **Safety stock**: ``safety_stock_override`` when set, else the ``safety_stock`` frame's value, else 0.
 - **Past due**: a release that falls before bucket 0 is kept, flagged ``is_past_due`` in the planned orders
@@ -39,17 +40,15 @@ for the BOM lines valid in that bucket.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import polars as pl
 
 from mrp.bom import IndexedBom, _low_level_codes, index_bom
 from mrp.horizon import Horizon
-from mrp.lotsizing import LotSizingError, economic_order_quantity, lot_size, wagner_whitin_batch
-from mrp.lotsizing_batch import quantity_rule_batch
+from mrp.lotsizing import wagner_whitin_batch
+from mrp.lotsizing_batch import ItemLotSizingError, lot_size_batch
 from mrp.netting import mrp_record, uncovered_requirements
 
 LOT_SIZE_RULES: dict[str, str] = {
@@ -144,23 +143,11 @@ class _Items:
     setup: np.ndarray
     holding: np.ndarray
     identity: np.ndarray  # no order modifier set
-    single_order: np.ndarray  # valid modifiers without max_lot: one order per period at most
-    floor: np.ndarray  # max(min_lot, moq), 0 = none
-    multiple: np.ndarray  # NaN = none
-    fixed_lot: np.ndarray  # NaN = none
-
-    def lot_params(self, i: int) -> dict[str, Any]:
-        """The modifiers and FOQ quantity of item ``i`` as ``lot_size`` keywords (unset ones left out)."""
-        row = self.frame.row(i, named=True)
-        params = {
-            "min_lot": row["min_lot"],
-            "moq": row["moq"],
-            "multiple": row["lot_multiple"],
-            "max_lot": row["max_lot"],
-        }
-        if self.method[i] == "fixed_order_quantity":
-            params["quantity"] = row["fixed_lot_qty"]
-        return {key: value for key, value in params.items() if value is not None}
+    min_lot: np.ndarray  # NaN = none, as moq, multiple, max_lot and fixed_lot
+    moq: np.ndarray
+    multiple: np.ndarray
+    max_lot: np.ndarray
+    fixed_lot: np.ndarray
 
 
 def run_mrp(
@@ -255,10 +242,9 @@ def _lot_size_level(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Receipts of a level's items and their orders (item row, receipt bucket, quantity).
 
-    Three batched groups plan exactly what :func:`mrp.lotsizing.lot_size` would: phantoms and lot-for-lot
-    without modifiers (receipts = net), Wagner-Whitin without modifiers (:func:`wagner_whitin_batch`), and
-    the quantity rules with a minimum and a multiple (:func:`quantity_rule_batch`). Every other item calls
-    ``lot_size`` itself.
+    All batched, planning exactly what :func:`mrp.lotsizing.lot_size` would: phantoms and lot-for-lot without
+    modifiers (receipts = net), Wagner-Whitin without modifiers (:func:`wagner_whitin_batch`), and every other
+    item through :func:`lot_size_batch`.
     """
     receipts = np.zeros_like(net)
     active = net.any(axis=1)
@@ -270,63 +256,33 @@ def _lot_size_level(
         receipts[batch_ww] = wagner_whitin_batch(
             net[batch_ww], table.setup[rows[batch_ww]], table.holding[rows[batch_ww]]
         )
-    lots = _quantity_rule_lots(table, rows, net, active & ~phantom & ~plain & table.single_order[rows])
-    by_quantity = ~np.isnan(lots)
-    if by_quantity.any():
-        members = rows[by_quantity]
-        receipts[by_quantity] = quantity_rule_batch(
-            net[by_quantity], lots[by_quantity], table.floor[members], table.multiple[members]
-        )
-    batched = plain | batch_ww | by_quantity
-    item_rows, buckets = np.nonzero(receipts * batched[:, None])
+    item_rows, buckets = np.nonzero(receipts * (plain | batch_ww)[:, None])
     parts = [(rows[item_rows], buckets, receipts[item_rows, buckets])]
-    for local in np.flatnonzero(active & ~batched):
-        i = int(rows[local])
+    others = np.flatnonzero(active & ~plain & ~batch_ww)
+    if others.size:
+        members = rows[others]
         try:
-            plan = lot_size(
-                net[local],
-                table.method[i],
-                setup_cost=float(table.setup[i]),
-                holding_cost=float(table.holding[i]),
-                **table.lot_params(i),
+            lots = lot_size_batch(
+                net[others],
+                table.method[members],
+                setup_cost=table.setup[members],
+                holding_cost=table.holding[members],
+                quantity=table.fixed_lot[members],
+                min_lot=table.min_lot[members],
+                moq=table.moq[members],
+                multiple=table.multiple[members],
+                max_lot=table.max_lot[members],
             )
-        except LotSizingError as error:
-            raise MrpInputError(f"item {table.skus[i]!r}: {error}") from error
-        receipts[local] = plan.quantities
-        if plan.orders:
-            periods, quantities = zip(*plan.orders, strict=True)
-            parts.append((np.full(len(periods), i), np.asarray(periods), np.asarray(quantities, dtype=float)))
+        except ItemLotSizingError as error:
+            raise MrpInputError(f"item {table.skus[members[error.row]]!r}: {error.error}") from error.error
+        receipts[others] = lots.quantities
+        parts.append((members[lots.order_item], lots.order_period, lots.order_quantity))
     return (
         receipts,
         np.concatenate([p[0] for p in parts]).astype(np.int64),
         np.concatenate([p[1] for p in parts]).astype(np.int64),
         np.concatenate([p[2] for p in parts]).astype(float),
     )
-
-
-def _quantity_rule_lots(table: _Items, rows: np.ndarray, net: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Per level row, the lot of a batchable quantity rule (0 for lot-for-lot), NaN where it is not batched.
-
-    EOQ repeats ``lot_size``'s arithmetic (means of per-period arrays) so the lot is the same to the bit;
-    an infinite EOQ (free holding) or an invalid fixed quantity is left to ``lot_size``.
-    """
-    lots = np.full(rows.size, np.nan)
-    method = table.method[rows]
-    lots[candidates & (method == "lot_for_lot")] = 0.0
-    fixed = table.fixed_lot[rows]
-    usable = candidates & (method == "fixed_order_quantity") & np.isfinite(fixed) & (fixed > 0)
-    lots[usable] = fixed[usable]
-    periods = net.shape[1]
-    for local in np.flatnonzero(candidates & (method == "eoq")):
-        i = rows[local]
-        eoq = economic_order_quantity(
-            float(net[local].mean()),
-            float(np.full(periods, float(table.setup[i])).mean()),
-            float(np.full(periods, float(table.holding[i])).mean()),
-        )
-        if math.isfinite(eoq):
-            lots[local] = eoq
-    return lots
 
 
 def _explode(bom: IndexedBom, edges: np.ndarray, releases: np.ndarray, dependent: np.ndarray) -> None:
@@ -388,18 +344,10 @@ def _prepare_items(items: pl.DataFrame, safety_stock: pl.DataFrame | None, costs
         setup=frame["setup_cost"].fill_null(costs.setup_cost).to_numpy(),
         holding=np.where(frame["holding_cost"].is_null().to_numpy(), default_holding, frame["holding_cost"].to_numpy()),
         identity=~modifiers.to_series().to_numpy(),
-        single_order=frame.select(
-            pl.col("max_lot").is_null()
-            & (pl.col("min_lot").fill_null(0.0) >= 0)
-            & (pl.col("moq").fill_null(0.0) >= 0)
-            & (pl.col("lot_multiple").fill_null(1.0) > 0)
-            & pl.col("lot_multiple").fill_null(1.0).is_finite()
-            & pl.max_horizontal(pl.col("min_lot", "moq").fill_null(0.0)).is_finite()
-        )
-        .to_series()
-        .to_numpy(),
-        floor=frame.select(pl.max_horizontal(pl.col("min_lot", "moq").fill_null(0.0))).to_series().to_numpy(),
+        min_lot=frame["min_lot"].fill_null(np.nan).to_numpy(),
+        moq=frame["moq"].fill_null(np.nan).to_numpy(),
         multiple=frame["lot_multiple"].fill_null(np.nan).to_numpy(),
+        max_lot=frame["max_lot"].fill_null(np.nan).to_numpy(),
         fixed_lot=frame["fixed_lot_qty"].fill_null(np.nan).to_numpy(),
     )
 

@@ -94,3 +94,35 @@ def run_pipeline(
     warehouse_job = definitions.resolve_job_def("warehouse_job")
     _execute(report, warehouse_job, instance=instance, raise_on_error=raise_on_error)
     return report
+
+
+# --- the weekly forecast and plan (issue 5) ------------------------------------------------------------------------
+
+
+def latest_origin_week(warehouse_url: str) -> date:
+    """The origin a plan run "now" stands at: the last complete week of the demand mart that is a partition."""
+    import psycopg
+
+    from orchestration.defs.forecasting.partitions import weekly_origins
+
+    with psycopg.connect(warehouse_url) as conn:
+        row = conn.execute("select max(week_start) from marts.demand_weekly where is_complete_week").fetchone()
+    if row is None or row[0] is None:
+        raise RuntimeError("marts.demand_weekly has no complete week: land sales and build the warehouse first")
+    last_partition = weekly_origins.get_last_partition_key()
+    latest: date = row[0]
+    if last_partition is not None:
+        latest = min(latest, date.fromisoformat(last_partition))
+    return latest - timedelta(days=latest.weekday())
+
+
+def run_weekly_plan(
+    origin: date, *, instance: dg.DagsterInstance, raise_on_error: bool = True, report: PipelineReport | None = None
+) -> PipelineReport:
+    """Forecast the origin week and plan from it: ``weekly_plan_job`` (forecasting + planning) for its partition."""
+    definitions = load_defs()
+    _pooled(instance)
+    report = report or PipelineReport()
+    job = definitions.resolve_job_def("weekly_plan_job")
+    _execute(report, job, instance=instance, partition_key=origin.isoformat(), raise_on_error=raise_on_error)
+    return report

@@ -9,9 +9,16 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from tests.benchmarks import crp, foundation
+from tests.benchmarks import crp, forecasting, foundation, imap, mrp, tft
 
-SUITES = {"foundation": foundation.run, "crp": crp.run}
+SUITES = {
+    "foundation": foundation.run,
+    "crp": crp.run,
+    "imap": imap.run,
+    "mrp": mrp.run,
+    "forecasting": forecasting.run,
+    "tft": tft.run,
+}
 
 
 def main(names: list[str]) -> None:

@@ -53,7 +53,10 @@ def run() -> list[tuple[str, str]]:
     return [
         ("fmrp demo, fresh (server start + generation + landing + dbt build)", f"{first:.1f} s"),
         ("  of which: start, demo data generation, dbt parse, summary", f"{generation:.1f} s"),
-        ("  of which: landing (ingestion_job, one run per range of days with files)", f"{first_steps.get('ingestion_job', 0):.1f} s"),
+        (
+            "  of which: landing (ingestion_job, one run per range of days with files)",
+            f"{first_steps.get('ingestion_job', 0):.1f} s",
+        ),
         ("  of which: dbt build (warehouse_job)", f"{first_steps.get('warehouse_job', 0):.1f} s"),
         ("fmrp demo, second run (idempotent)", f"{second:.1f} s"),
         ("  of which: landing (nothing new)", f"{second_steps.get('ingestion_job', 0):.1f} s"),

@@ -19,7 +19,7 @@ def dagster_home(isolated_settings, monkeypatch):
 
 def test_runs_and_event_logs_land_in_postgres(dagster_home, isolated_settings, tmp_path):
     from orchestration.defs.ingestion.assets import raw_sales
-    from orchestration.defs.ingestion.resources import InboxResource
+    from orchestration.defs.ingestion.resources import ImapResource, InboxResource
     from orchestration.defs.warehouse.resources import WarehouseResource
 
     inbox = tmp_path / "inbox" / "email"
@@ -37,7 +37,7 @@ def test_runs_and_event_logs_land_in_postgres(dagster_home, isolated_settings, t
             [raw_sales],
             instance=instance,
             partition_key="2024-01-03",
-            resources={"warehouse": WarehouseResource(), "inbox": InboxResource()},
+            resources={"warehouse": WarehouseResource(), "inbox": InboxResource(), "imap": ImapResource()},
         )
     assert result.success
     with psycopg.connect(isolated_settings["DAGSTER_STORAGE_URL"]) as conn:

@@ -5,15 +5,50 @@ from collections import Counter
 from datetime import date, timedelta
 
 import dagster as dg
+from pydantic import Field
 
+from ingestion.imap import MessageRef, PendingEmail, land_message
 from ingestion.landing import InboxFile, LandingResult, ensure_raw_schema, land_inbox_files
 from ingestion.schema import ENTITIES
 from orchestration.defs.ingestion.partitions import daily_partitions
-from orchestration.defs.ingestion.resources import InboxResource
+from orchestration.defs.ingestion.resources import ImapResource, InboxResource
 from orchestration.defs.warehouse.resources import WarehouseResource
 
 ERP_ENTITIES = [e for e in ENTITIES.values() if e.export]
 NO_REJECTED_FILES = "no_rejected_files"
+RAW_SALES = dg.AssetKey(["raw", "sales"])
+MAILBOX = dg.AssetKey(["imap", "cash_closing_mailbox"])
+
+
+class ImapMessage(dg.Config):
+    """One message of the cash-closing mailbox, as cash_closing_email_sensor saw it."""
+
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_id: str
+
+
+class RawSalesConfig(dg.Config):
+    """Extra emails to take from the IMAP mailbox (set by the email sensor and schedule); none = inbox only."""
+
+    imap_messages: list[ImapMessage] = Field(
+        default_factory=list, description="Messages to fetch, land and then move to processed or quarantine."
+    )
+
+
+def imap_run_request(pending: PendingEmail, run_key: str) -> dg.RunRequest:
+    """The landing run of one waiting email: its business date's partition of raw/sales, told which message."""
+    assert pending.business_date is not None
+    ref = pending.ref
+    message = {"mailbox": ref.mailbox, "uidvalidity": ref.uidvalidity, "uid": ref.uid, "message_id": ref.message_id}
+    return dg.RunRequest(
+        run_key=run_key,
+        partition_key=pending.business_date.isoformat(),
+        asset_selection=[RAW_SALES],
+        run_config={"ops": {"raw__sales": {"config": {"imap_messages": [message]}}}},
+        tags={"fmrp/source": "imap", "fmrp/message_id": ref.message_id[:200]},
+    )
 
 
 raw_batches = dg.AssetSpec(
@@ -23,6 +58,16 @@ raw_batches = dg.AssetSpec(
     owners=["team:data-engineering"],
     description="The landing ledger: one row per file ever seen (entity, source, sha256, business date, status "
     "active/superseded/rejected, error). Written by every landing asset in the same transaction as its rows.",
+)
+
+
+cash_closing_mailbox = dg.AssetSpec(
+    ["imap", "cash_closing_mailbox"],
+    group_name="ingestion",
+    kinds={"email"},
+    owners=["team:data-engineering"],
+    description="The IMAP mailbox the daily cash-closing emails arrive in (FMRP_IMAP_*): polled by "
+    "cash_closing_email_sensor; its check cash_closing_email_received is the alert of IN-9.",
 )
 
 
@@ -49,6 +94,26 @@ def _land(
         ensure_raw_schema(conn)
         results = land_inbox_files(conn, files, on_file=report)
     return results, time.perf_counter() - started
+
+
+def _land_from_mailbox(
+    context: dg.AssetExecutionContext, imap: ImapResource, warehouse: WarehouseResource, messages: list[ImapMessage]
+) -> list[LandingResult]:
+    """Fetch, land and then move each named message (processed, or quarantine with its reason)."""
+    results: list[LandingResult] = []
+    with imap.open() as mailbox, warehouse.connect() as conn:
+        ensure_raw_schema(conn)
+        for message in messages:
+            ref = MessageRef(message.mailbox, message.uidvalidity, message.uid, message.message_id)
+            outcome = land_message(mailbox, conn, ref)
+            statuses = ", ".join(f"{r.file_name} {r.status}" for r in outcome.results) or "nothing landed"
+            context.log.info(f"{ref.message_id} ({mailbox.config.describe()}): {statuses}; {outcome.action}")
+            if outcome.action == "quarantined":
+                context.log.warning(f"{ref.message_id} moved to {mailbox.config.quarantine_folder}: {outcome.reason}")
+            elif outcome.action == "missing":
+                context.log.warning(f"{outcome.reason}: already processed by an earlier run, or moved by hand")
+            results.extend(outcome.results)
+    return results
 
 
 def _summary(results: list[LandingResult], seconds: float) -> dict[str, dg.MetadataValue]:
@@ -91,14 +156,25 @@ def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.
         )
     ],
 )
-def raw_sales(context: dg.AssetExecutionContext, inbox: InboxResource, warehouse: WarehouseResource):
+def raw_sales(
+    context: dg.AssetExecutionContext,
+    config: RawSalesConfig,
+    inbox: InboxResource,
+    imap: ImapResource,
+    warehouse: WarehouseResource,
+):
     """Daily sales from the cash-closing emails: one row per SKU per business day as the email reported it,
     with lineage (batch, Message-ID, attachment sha256, received time, row number). A corrected resend
-    supersedes the earlier email of the same day; the same email twice lands once."""
+    supersedes the earlier email of the same day; the same email twice lands once. The emails come from the
+    inbox folder and, in runs requested by cash_closing_email_sensor, from the IMAP mailbox."""
     first, last = _partition_days(context)
     files = inbox.files_between(first, last, "email")
     context.log.info(f"{len(files)} cash-closing emails for {first}..{last} in {inbox.root() / 'email'}")
     results, seconds = _land(context, warehouse, files)
+    if config.imap_messages:
+        started = time.perf_counter()
+        results += _land_from_mailbox(context, imap, warehouse, config.imap_messages)
+        seconds += time.perf_counter() - started
     yield dg.MaterializeResult(metadata={**_summary(results, seconds), "first_day": str(first), "last_day": str(last)})
     yield _rejected_check(dg.AssetKey(["raw", "sales"]), results)
 
