@@ -4,10 +4,12 @@ Each asset reads the marts through the warehouse resource, calls one function of
 replaces its partition's rows in one transaction and returns metadata for the UI.
 """
 
+import datetime as dt
 import time
 
 import dagster as dg
 import polars as pl
+import psycopg
 
 from fmrp.settings import get_settings
 from forecasting import store
@@ -40,6 +42,18 @@ def _markdown(frame: pl.DataFrame, limit: int = 40) -> dg.MetadataValue:
         cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _demand_and_classes(conn: psycopg.Connection, origin: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The demand up to the origin and the origin's SKU classes (which must have been materialized)."""
+    store.ensure_schema(conn)
+    demand = load_demand(conn, FREQ, origin)
+    classes = store.read_frame(
+        conn, "select * from forecasting.sku_classes where origin = %s and freq = %s", [origin, FREQ]
+    )
+    if classes.is_empty():
+        raise dg.Failure(f"no SKU classes for origin {origin}: materialize forecasting/sku_classes first")
+    return demand, classes
 
 
 @dg.asset(
@@ -101,13 +115,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
     horizon = get_settings().horizon
     started = time.perf_counter()
     with warehouse.connect() as conn:
-        store.ensure_schema(conn)
-        demand = load_demand(conn, FREQ, origin)
-        classes = store.read_frame(
-            conn, "select * from forecasting.sku_classes where origin = %s and freq = %s", [origin, FREQ]
-        )
-        if classes.is_empty():
-            raise dg.Failure(f"no SKU classes for origin {origin}: materialize forecasting/sku_classes first")
+        demand, classes = _demand_and_classes(conn, origin)
         overrides = store.read_frame(
             conn,
             "select override_id, sku, bucket_start, p50 from forecasting.overrides"
@@ -199,13 +207,7 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     origin = origin_of(context.partition_key)
     horizon = get_settings().horizon
     with warehouse.connect() as conn:
-        store.ensure_schema(conn)
-        demand = load_demand(conn, FREQ, origin)
-        classes = store.read_frame(
-            conn, "select * from forecasting.sku_classes where origin = %s and freq = %s", [origin, FREQ]
-        )
-        if classes.is_empty():
-            raise dg.Failure(f"no SKU classes for origin {origin}: materialize forecasting/sku_classes first")
+        demand, classes = _demand_and_classes(conn, origin)
         models = trained_models(conn, model_store.store(), context.log)
         # trained types are refitted inside each window (their champion may have seen the windows' actuals)
         metrics = backtest_origin(demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models))
