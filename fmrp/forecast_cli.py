@@ -150,3 +150,48 @@ def override_revert(
         err_console.print(str(err))
         raise typer.Exit(1) from err
     console.print(f"override {override_id} reverted by {by}")
+
+
+def print_forecast_summary(url: str) -> None:
+    """The latest origin's forecasting tables: rows, SKUs forecast against active SKUs, backtest accuracy by class."""
+    from forecasting.store import read_frame
+
+    with connect(url) as conn:
+        row = conn.execute("select max(origin) from forecasting.forecasts").fetchone()
+        if row is None or row[0] is None:
+            console.print("no forecasts yet")
+            return
+        origin = row[0]
+        table = Table(title=f"Forecasts of origin {origin} (schema forecasting)")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name in ("sku_classes", "forecasts", "revenue_checks", "backtest_metrics"):
+            count = conn.execute(f"select count(*) from forecasting.{name} where origin = %s", [origin]).fetchone()
+            table.add_row(f"forecasting.{name}", f"{count[0] if count else 0:,}")
+        coverage = conn.execute(
+            "select count(distinct c.sku) filter (where c.status = 'active'),"
+            " count(distinct f.sku) filter (where c.status = 'active')"
+            " from forecasting.sku_classes c left join forecasting.forecasts f on f.origin = c.origin"
+            " and f.freq = c.freq and f.sku = c.sku and f.is_selected and f.target = 'volume' where c.origin = %s",
+            [origin],
+        ).fetchone()
+        accuracy = read_frame(
+            conn,
+            "select group_value as class, series, wape, mape, mase, coverage_p10_p90 from forecasting.backtest_metrics"
+            " where origin = %s and model = 'auto' and grouping in ('overall', 'abc') order by grouping desc, 1",
+            [origin],
+        )
+    console.print(table)
+    if coverage:
+        console.print(f"active SKUs forecast: {coverage[1]:,} of {coverage[0]:,}")
+    scores = Table(title="Backtest of the selected forecasts (auto): 3 windows x 13 weeks before the origin")
+    for column in ("class", "series", "WAPE %", "MAPE %", "MASE", "P10-P90 coverage"):
+        scores.add_column(column, justify="left" if column == "class" else "right")
+    for r in accuracy.iter_rows():
+        scores.add_row(
+            str(r[0]),
+            str(r[1]),
+            *[f"{v:.1f}" if v is not None else "-" for v in r[2:4]],
+            *[f"{v:.3f}" if v is not None else "-" for v in r[4:]],
+        )
+    console.print(scores)
