@@ -36,6 +36,29 @@ def _count(url: str, table: str, origin: str) -> int:
     return int(row[0])
 
 
+def _count_where(url: str, table: str, origin: str, where: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            f"select count(*) from forecasting.{table} where origin = %s and {where}", (origin,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _summary(url: str) -> str:
+    from rich.console import Console
+
+    from fmrp import forecast_cli
+
+    recorder = Console(record=True, width=120)
+    original, forecast_cli.console = forecast_cli.console, recorder
+    try:
+        forecast_cli.print_forecast_summary(url)
+    finally:
+        forecast_cli.console = original
+    return recorder.export_text()
+
+
 def test_weekly_partitions_write_forecasts_and_a_rolling_accuracy_history(warehouse: str) -> None:
     with psycopg.connect(warehouse) as conn:
         last = conn.execute("select max(week_start) from marts.demand_weekly").fetchone()[0]  # type: ignore[index]
@@ -65,6 +88,10 @@ def test_weekly_partitions_write_forecasts_and_a_rolling_accuracy_history(wareho
     # the first origin has no earlier accuracy to compare with; the second is compared with the first
     assert [(str(o), ref) for o, ref, _, _ in drift] == [(origins[1], pytest.approx(history[0][1]))]
     assert drift[0][2] == pytest.approx(history[1][1]) and drift[0][3] in {"ok", "warn", "retrain"}
+    summary = _summary(warehouse)
+    assert f"Forecasts of origin {origins[1]}" in summary
+    active = _count_where(warehouse, "sku_classes", origins[1], "status = 'active'")
+    assert f"active SKUs forecast: {active} of {active}" in summary
     # a rerun replaces its partition's rows instead of adding to them
     assert _materialize(origins[1]).success
     assert _count(warehouse, "forecasts", origins[1]) == rows
