@@ -145,3 +145,40 @@ def fit_weights_on_history(
 
     backtest = rolling_origin_backtest(history, list(members), freq, horizon=horizon, n_windows=1)
     return fit_weights(backtest.forecasts, [m.name for m in members], step=step)
+
+
+#: Interval the width calibration aims at: P10..P90 should hold 80% of actuals.
+TARGET_COVERAGE = 0.80
+WIDTH_GRID: tuple[float, ...] = tuple(round(0.5 + 0.05 * k, 2) for k in range(21))  # 0.50 .. 1.50
+
+
+def scale_width(forecast: pl.DataFrame, factor: float, quantiles: Sequence[float] = QUANTILES) -> pl.DataFrame:
+    """Every quantile's distance from P50 multiplied by ``factor`` (kept non-negative and monotone)."""
+    cols = [c for c in quantile_columns(quantiles) if c != "p50"]
+    return forecast.with_columns(
+        [(pl.col("p50") + factor * (pl.col(c) - pl.col("p50"))).clip(0.0).alias(c) for c in cols]
+    )
+
+
+def width_factors(backtest: pl.DataFrame, *, target: float = TARGET_COVERAGE) -> dict[str, float]:
+    """Per model, the width factor (on :data:`WIDTH_GRID`) whose P10..P90 covered ``target`` of the backtest's
+    actuals most closely — split conformal calibration of the interval width on windows before the origin.
+
+    Args:
+        backtest: backtest forecasts with actuals (``model, y, p10, p50, p90``).
+        target: coverage to aim at.
+    """
+    factors: dict[str, float] = {}
+    for (model,), part in backtest.group_by("model"):
+        y = part["y"].to_numpy().astype(float)
+        p50 = part["p50"].to_numpy().astype(float)
+        low = part["p10"].to_numpy().astype(float) - p50
+        high = part["p90"].to_numpy().astype(float) - p50
+        best, best_gap = 1.0, np.inf
+        for k in WIDTH_GRID:
+            inside = (y >= np.maximum(p50 + k * low, 0.0)) & (y <= p50 + k * high)
+            gap = abs(float(inside.mean()) - target) if y.size else np.inf
+            if gap < best_gap - 1e-12 or (abs(gap - best_gap) <= 1e-12 and abs(k - 1) < abs(best - 1)):
+                best, best_gap = k, gap
+        factors[str(model)] = best
+    return factors

@@ -22,7 +22,7 @@ import psycopg
 from forecasting.backtest import rolling_origin_backtest
 from forecasting.classification import ClassificationRules, SelectionRules, classify, select_models
 from forecasting.data import Freq, fill_gaps, mase_period, shift_buckets
-from forecasting.ensemble import DEFAULT_WEIGHTS, combine, fit_weights_on_history
+from forecasting.ensemble import DEFAULT_WEIGHTS, combine, fit_weights_on_history, scale_width, width_factors
 from forecasting.fleet import BASELINES, ENSEMBLE, GLOBAL_MODELS, forecast_fleet
 from forecasting.metrics import evaluate
 from forecasting.models import MODEL_FACTORIES, get_model
@@ -69,12 +69,14 @@ class OriginForecast:
         revenue_checks: ``sku, revenue_direct, revenue_from_volume, divergence, is_divergent``.
         seconds: wall time per model.
         weights: the ensemble weights used.
+        width_factors: the interval width factor applied per selected model (calibration).
     """
 
     forecasts: pl.DataFrame
     revenue_checks: pl.DataFrame
     seconds: dict[str, float] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
+    width_factors: dict[str, float] = field(default_factory=dict)
 
 
 def load_demand(conn: psycopg.Connection, freq: Freq, origin: dt.date) -> pl.DataFrame:
@@ -165,6 +167,7 @@ def forecast_origin(
     revenue_model: str = "auto_ets",
     overrides: pl.DataFrame | None = None,
     fit_ensemble: bool = False,
+    calibrate: bool = False,
     quantiles: Sequence[float] = QUANTILES,
     on_model: Callable[[str, int, float], None] | None = None,
 ) -> OriginForecast:
@@ -179,6 +182,9 @@ def forecast_origin(
         models: trained models by name (a TFT champion), replacing the registered defaults.
         weights: ensemble members and weights (FC-2's TFT 0.6 + LightGBM 0.4 by default).
         fit_ensemble: refit the members' weights on the last ``horizon`` buckets before the origin (FC-2).
+        calibrate: rescale each selected model's interval width so that its P10..P90 would have held 80% of the
+            actuals of the last ``horizon`` buckets before the origin (split conformal calibration; the fleet is
+            run once more on the history before that window).
         revenue_model: the direct revenue model (a registered name, or a key of ``models``).
         overrides: active planner overrides (``override_id, sku, bucket_start, p50``), put on the selected
             volume forecast.
@@ -207,6 +213,12 @@ def forecast_origin(
     )
     cols = quantile_columns(quantiles)
     selected = fleet.selected
+    factors: dict[str, float] = {}
+    if calibrate:
+        factors = _width_factors(history, selection, origin, horizon, freq, models, member_weights, quantiles)
+        selected = pl.concat(
+            [scale_width(part, factors.get(str(m), 1.0), quantiles) for (m,), part in selected.group_by("model")]
+        ).sort("unique_id", "ds")
     if overrides is not None and not overrides.is_empty():
         selected = apply_overrides(selected, overrides, tuple(quantiles))
     else:
@@ -270,7 +282,30 @@ def forecast_origin(
         revenue_checks=_revenue_checks(forecasts),
         seconds=seconds,
         weights=member_weights,
+        width_factors=factors,
     )
+
+
+def _width_factors(
+    history: pl.DataFrame,
+    selection: pl.DataFrame,
+    origin: dt.date,
+    horizon: int,
+    freq: Freq,
+    models: Mapping[str, Forecaster] | None,
+    weights: Mapping[str, float],
+    quantiles: Sequence[float],
+) -> dict[str, float]:
+    cut = shift_buckets(origin, -horizon, freq)
+    past = history.filter(pl.col("ds") <= cut).select("unique_id", "ds", "y")
+    known = selection.filter(pl.col("unique_id").is_in(past["unique_id"].unique().implode()))
+    if past.is_empty() or known.is_empty():
+        return {}
+    window = forecast_fleet(
+        past, known, horizon, freq, models=models, weights=weights, baselines=(), quantiles=quantiles
+    )
+    scored = window.selected.join(history.select("unique_id", "ds", "y"), on=["unique_id", "ds"])
+    return width_factors(scored)
 
 
 def backtest_origin(
@@ -284,12 +319,15 @@ def backtest_origin(
     models: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
     trained: Mapping[str, Forecaster] | None = None,
+    calibrate: bool = False,
 ) -> pl.DataFrame:
     """Rolling-origin backtest of the models and of the product's own selection (``auto``), ending at ``origin``.
 
     Every model of ``models`` (default: the selected models plus the baselines) forecasts every active SKU
     from ``n_windows`` origins ``horizon`` buckets apart, the last one ``horizon`` buckets before ``origin``;
-    ``auto`` takes each SKU's forecast from its selected model.
+    ``auto`` takes each SKU's forecast from its selected model. With ``calibrate`` (as :func:`forecast_origin`
+    does), ``auto``'s interval widths in each window are rescaled by the factors the window before it gives
+    (one extra window is run first for the first scored window), so ``auto`` is scored as it is forecast.
 
     Returns:
         Rows of ``forecasting.backtest_metrics`` without ``origin``/``freq``: ``grouping, group_value, model,
@@ -309,7 +347,7 @@ def backtest_origin(
         forecasters,
         freq,
         horizon=horizon,
-        n_windows=n_windows,
+        n_windows=n_windows + (1 if calibrate else 0),
         classes=active.select(pl.col("sku").alias("unique_id"), "abc", "pattern"),
     )
     forecasts = result.forecasts
@@ -326,7 +364,21 @@ def backtest_origin(
         forecasts = pl.concat([forecasts, blended.select(forecasts.columns)], how="vertical_relaxed")
     auto = forecasts.join(
         active.select(pl.col("sku").alias("unique_id"), "model"), on=["unique_id", "model"], how="semi"
-    ).with_columns(model=pl.lit("auto"))
+    )
+    if calibrate:
+        auto = pl.concat(
+            [
+                pl.concat(
+                    [
+                        scale_width(part, width_factors(auto.filter(pl.col("window") == k - 1)).get(str(m), 1.0))
+                        for (m,), part in auto.filter(pl.col("window") == k).group_by("model")
+                    ]
+                )
+                for k in range(1, n_windows + 1)
+            ]
+        )
+        forecasts = forecasts.filter(pl.col("window") >= 1)
+    auto = auto.with_columns(model=pl.lit("auto"))
     scored = pl.concat([forecasts, auto.select(forecasts.columns)], how="vertical_relaxed")
     return _metrics_rows(scored, history, freq, horizon, n_windows)
 

@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from forecasting.ensemble import EnsembleError, combine, fit_weights, normalized
+from forecasting.ensemble import EnsembleError, combine, fit_weights, normalized, scale_width, width_factors
 from forecasting.models.base import quantile_columns
 
 COLS = quantile_columns()
@@ -60,3 +60,29 @@ def test_equal_members_keep_equal_weights() -> None:
     with pytest.raises(EnsembleError, match="no backtest forecasts"):
         fit_weights(backtest, ["a", "c"])
     assert np.isclose(sum(fit_weights(backtest, ["a", "b"], step=0.25).values()), 1.0)
+
+
+def test_width_factors_bring_the_interval_to_80_percent_and_scaling_keeps_the_contract() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(100, 10, 2000)
+    z90 = 1.2815515655446004
+    too_wide = pl.DataFrame(
+        {
+            "model": "m",
+            "y": y,
+            "p10": 100 - 2 * z90 * 10,
+            "p25": 90.0,
+            "p50": 100.0,
+            "p75": 110.0,
+            "p90": 100 + 2 * z90 * 10,
+        }
+    )
+    factor = width_factors(too_wide)["m"]
+    assert factor == pytest.approx(0.5, abs=0.051)  # twice too wide -> half
+    scaled = scale_width(too_wide.with_columns(p10=pl.lit(-5.0)), 0.5)
+    assert (scaled["p10"] >= 0).all() and (scaled["p25"] <= scaled["p50"]).all()
+    assert scaled["p90"][0] == pytest.approx(100 + z90 * 10)
+    right = too_wide.with_columns(p10=pl.lit(100 - z90 * 10), p90=pl.lit(100 + z90 * 10))
+    assert width_factors(right)["m"] == pytest.approx(1.0, abs=0.051)

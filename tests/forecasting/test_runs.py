@@ -99,3 +99,22 @@ def test_backtest_scores_models_and_auto_per_class() -> None:
     scorable = classes.filter(pl.col("status") == "active").height  # new SKUs have no history before the windows
     assert auto["series"] == scorable
     assert 0 <= auto["coverage_p10_p90"] <= 1 and auto["wape"] > 0
+
+
+def test_calibration_rescales_only_the_selected_intervals_and_the_backtest_scores_it() -> None:
+    panel = demand_panel()
+    origin = shift_buckets(panel["ds"].max(), -8, "W")  # type: ignore[arg-type]
+    classes = classify_skus(panel, "W", origin)
+    plain = forecast_origin(panel, classes, "W", origin, 8, models=FAST, weights=WEIGHTS)
+    calibrated = forecast_origin(panel, classes, "W", origin, 8, models=FAST, weights=WEIGHTS, calibrate=True)
+    assert calibrated.width_factors and all(0.5 <= k <= 1.5 for k in calibrated.width_factors.values())
+    keys = ["sku", "bucket_start", "model", "target"]
+    a = plain.forecasts.filter(pl.col("target") == "volume").sort(keys)
+    b = calibrated.forecasts.filter(pl.col("target") == "volume").sort(keys)
+    assert a["p50"].equals(b["p50"])  # the median never moves
+    assert a.filter(~pl.col("is_selected")).equals(b.filter(~pl.col("is_selected")))  # members untouched
+    metrics = backtest_origin(
+        panel, classes, "W", panel["ds"].max(), 8, n_windows=2, weights=WEIGHTS, trained=FAST, calibrate=True
+    )  # type: ignore[arg-type]
+    assert (metrics["windows"] == 2).all()
+    assert set(metrics.filter(pl.col("grouping") == "overall")["model"]) >= {"auto", "seasonal_naive"}

@@ -132,6 +132,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             models=models,
             weights=ensemble_weights(models),
             fit_ensemble=True,
+            calibrate=True,
             overrides=overrides,
             on_model=lambda name, n, s: context.log.info(f"{name}: {n} SKUs in {s:.1f} s"),
         )
@@ -145,6 +146,7 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             "skus": dg.MetadataValue.int(rows.filter(pl.col("is_selected"))["sku"].n_unique()),
             "horizon": dg.MetadataValue.int(horizon),
             "overrides_applied": dg.MetadataValue.int(rows["override_id"].drop_nulls().n_unique()),
+            "interval_width_factors": ", ".join(f"{m} {k:.2f}" for m, k in sorted(result.width_factors.items())),
             "ensemble_weights": ", ".join(f"{m} {w:.1f}" for m, w in result.weights.items()),
             "revenue_divergent_skus": dg.MetadataValue.int(int(result.revenue_checks["is_divergent"].sum())),
             "seconds_per_model": _markdown(
@@ -210,7 +212,9 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         demand, classes = _demand_and_classes(conn, origin)
         models = trained_models(conn, model_store.store(), context.log)
         # trained types are refitted inside each window (their champion may have seen the windows' actuals)
-        metrics = backtest_origin(demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models))
+        metrics = backtest_origin(
+            demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models), calibrate=True
+        )
         written = store.replace_rows(conn, "backtest_metrics", metrics, origin=origin, freq=FREQ)
         drift = track_drift(conn, model_store.store(), metrics, origin, FREQ)
     for model, status in drift.items():
