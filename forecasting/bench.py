@@ -12,6 +12,7 @@ weekly, 12 monthly), WAPE, mean pinball loss, P10–P90 coverage, and wall secon
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,11 +21,12 @@ import polars as pl
 
 from forecasting.classification import SelectionRules, classify, select_models
 from forecasting.data import Freq, mase_period
-from forecasting.ensemble import fit_weights_on_history
+from forecasting.ensemble import fit_weights_on_history, scale_width
 from forecasting.fleet import ENSEMBLE, forecast_fleet
 from forecasting.metrics import evaluate
 from forecasting.models import MODEL_FACTORIES, get_model
 from forecasting.models.base import Forecaster
+from forecasting.runs import interval_width_factors
 from forecasting.training import FALLBACK_WEIGHTS
 
 AUTO = "auto"
@@ -52,6 +54,7 @@ def auto_forecast(
     models: dict[str, Forecaster] | None = None,
     weights: dict[str, float] | None = None,
     fit_ensemble: bool = True,
+    calibrate: bool = True,
 ) -> pl.DataFrame:
     """The product's own forecast of every series: classify, select per FC-2, forecast with the chosen model.
 
@@ -63,6 +66,8 @@ def auto_forecast(
         weights: ensemble weights; by default fitted (``fit_ensemble``) or FC-2's.
         fit_ensemble: fit the ensemble weights on a backtest window at the end of ``train`` (FC-2's
             "fitted on backtests"); only the training data is used.
+        calibrate: rescale each model's interval width on the last ``horizon`` buckets of ``train``, as the
+            weekly forecast does (:func:`forecasting.runs.interval_width_factors`).
     """
     classes = classify(train, freq)
     selection = select_models(classes, rules=selection_rules(models or {}))
@@ -73,7 +78,12 @@ def auto_forecast(
         panel = train.filter(pl.col("unique_id").is_in(ensemble_skus.implode()))
         chosen = fit_weights_on_history(panel, [(models or {}).get(m) or get_model(m) for m in members], horizon, freq)
     result = forecast_fleet(train, selection, horizon, freq, models=models, weights=chosen, baselines=())
-    return result.selected.with_columns(model=pl.lit(AUTO))
+    selected = result.selected
+    if calibrate:
+        origin: dt.date = train["ds"].max()  # type: ignore[assignment]
+        factors = interval_width_factors(train, selection, origin, horizon, freq, models, chosen)
+        selected = pl.concat([scale_width(part, factors.get(str(m), 1.0)) for (m,), part in selected.group_by("model")])
+    return selected.with_columns(model=pl.lit(AUTO))
 
 
 def selection_rules(models: dict[str, Forecaster]) -> SelectionRules:

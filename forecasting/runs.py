@@ -215,7 +215,7 @@ def forecast_origin(
     selected = fleet.selected
     factors: dict[str, float] = {}
     if calibrate:
-        factors = _width_factors(history, selection, origin, horizon, freq, models, member_weights, quantiles)
+        factors = interval_width_factors(history, selection, origin, horizon, freq, models, member_weights, quantiles)
         selected = pl.concat(
             [scale_width(part, factors.get(str(m), 1.0), quantiles) for (m,), part in selected.group_by("model")]
         ).sort("unique_id", "ds")
@@ -286,7 +286,7 @@ def forecast_origin(
     )
 
 
-def _width_factors(
+def interval_width_factors(
     history: pl.DataFrame,
     selection: pl.DataFrame,
     origin: dt.date,
@@ -294,8 +294,10 @@ def _width_factors(
     freq: Freq,
     models: Mapping[str, Forecaster] | None,
     weights: Mapping[str, float],
-    quantiles: Sequence[float],
+    quantiles: Sequence[float] = QUANTILES,
 ) -> dict[str, float]:
+    """Width factor per selected model from the fleet's forecast of the last ``horizon`` buckets up to ``origin``
+    (made from the history before them) against what happened (:func:`forecasting.ensemble.width_factors`)."""
     cut = shift_buckets(origin, -horizon, freq)
     past = history.filter(pl.col("ds") <= cut).select("unique_id", "ds", "y")
     known = selection.filter(pl.col("unique_id").is_in(past["unique_id"].unique().implode()))
