@@ -195,3 +195,28 @@ def print_forecast_summary(url: str) -> None:
             *[f"{v:.3f}" if v is not None else "-" for v in r[4:]],
         )
     console.print(scores)
+
+
+@override_app.command("model")
+def override_model(
+    sku: Annotated[str, typer.Argument(help="The SKU.")],
+    model: Annotated[
+        str, typer.Argument(help="A model name (auto_ets, croston_sba, lightgbm, ensemble ...), or 'matrix' to clear.")
+    ],
+    by: Annotated[str, typer.Option(help="Who chooses.")],
+    note: Annotated[str, typer.Option(help="Free text.")] = "",
+) -> None:
+    """Choose a SKU's forecasting model (FC-2 override); 'matrix' gives it back to the selection matrix."""
+    from forecasting.overrides import OverrideError, clear_model_choice, set_model_choice
+
+    try:
+        with connect(warehouse_url(), autocommit=True) as conn:
+            if model == "matrix":
+                cleared = clear_model_choice(conn, sku)
+                console.print(f"{sku}: back to the selection matrix" if cleared else f"{sku} had no model choice")
+                return
+            set_model_choice(conn, sku=sku, model=model, chosen_by=by, note=note)
+    except OverrideError as err:
+        err_console.print(str(err))
+        raise typer.Exit(1) from err
+    console.print(f"{sku}: model {model} from the next forecast run (by {by})")

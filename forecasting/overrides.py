@@ -138,3 +138,33 @@ def apply_overrides(
             # with a zero model P50 there is no ratio to keep: the planner's value is the whole distribution
             rescaled[c] = pl.when(has).then((pl.col(c) * scale).fill_null(pl.col("_p50_new"))).otherwise(pl.col(c))
     return joined.with_columns(**rescaled).drop("_p50_new")
+
+
+def set_model_choice(conn: psycopg.Connection, *, sku: str, model: str, chosen_by: str, note: str = "") -> None:
+    """A planner's model for one SKU (FC-2 override): it wins over the selection matrix from the next run.
+
+    Raises:
+        OverrideError: an unknown model name or an empty ``chosen_by``.
+    """
+    from forecasting.fleet import ENSEMBLE
+    from forecasting.models import MODEL_FACTORIES
+
+    known = sorted(set(MODEL_FACTORIES) | {ENSEMBLE})
+    if model not in known:
+        raise OverrideError(f"model choice for {sku}: unknown model {model!r}; known: {', '.join(known)}")
+    if not chosen_by.strip():
+        raise OverrideError(f"model choice for {sku}: chosen_by must name the planner")
+    ensure_schema(conn)
+    conn.execute(
+        f"insert into {SCHEMA}.model_choices (sku, model, chosen_by, note) values (%s, %s, %s, %s)"
+        " on conflict (sku) do update set model = excluded.model, chosen_by = excluded.chosen_by,"
+        " note = excluded.note, chosen_at = now()",
+        (sku, model, chosen_by, note),
+    )
+
+
+def clear_model_choice(conn: psycopg.Connection, sku: str) -> bool:
+    """Give a SKU back to the selection matrix; False if it had no choice."""
+    ensure_schema(conn)
+    row = conn.execute(f"delete from {SCHEMA}.model_choices where sku = %s returning sku", (sku,)).fetchone()
+    return row is not None

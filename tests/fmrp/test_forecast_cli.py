@@ -89,3 +89,21 @@ def test_override_add_list_revert(isolated_settings: dict[str, str]) -> None:
     assert again.exit_code == 1 and "already reverted" in again.output
     bad = runner.invoke(app, ["override", "add", "FG-1", "2026-11-24", "10", "--reason", "promotion", "--by", "ana"])
     assert bad.exit_code == 1 and "start on Monday" in bad.output
+
+
+def test_model_choice_wins_over_the_matrix(isolated_settings: dict[str, str]) -> None:
+    from forecasting.runs import classify_skus
+    from tests.forecasting.warehouse import demand_panel
+
+    chosen = runner.invoke(app, ["override", "model", "smooth", "tsb", "--by", "ana"])
+    assert chosen.exit_code == 0, chosen.output
+    unknown = runner.invoke(app, ["override", "model", "smooth", "prophet", "--by", "ana"])
+    assert unknown.exit_code == 1 and "unknown model 'prophet'" in unknown.output
+    with psycopg.connect(isolated_settings["WAREHOUSE_URL"]) as conn:
+        choices = dict(conn.execute("select sku, model from forecasting.model_choices").fetchall())
+    panel = demand_panel()
+    classes = classify_skus(panel, "W", panel["ds"].max(), model_choices=choices)  # type: ignore[arg-type]
+    smooth = classes.filter(classes["sku"] == "smooth").row(0, named=True)
+    assert (smooth["model"], smooth["reason"]) == ("tsb", "planner override")
+    cleared = runner.invoke(app, ["override", "model", "smooth", "matrix", "--by", "ana"])
+    assert cleared.exit_code == 0 and "back to the selection matrix" in cleared.output
