@@ -20,6 +20,7 @@ from fmrp.forecast_cli import bench_app, override_app, print_forecast_summary
 from fmrp.imap_cli import imap_app
 from fmrp.plan_cli import alerts_app, proposals_app, scenario_app
 from fmrp.settings import get_settings, project_root
+from fmrp.templates_cli import templates_app
 from fmrp.warehouse import (
     WarehouseError,
     connect,
@@ -38,6 +39,7 @@ app.add_typer(alerts_app, name="alerts", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(override_app, name="override", no_args_is_help=True)
 app.add_typer(imap_app, name="imap")
+app.add_typer(templates_app, name="templates")
 console = Console()
 err_console = Console(stderr=True)
 

@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     erp_db_queries_dir: Path | None = Field(default=None, description="Folder of <entity>.sql files with a watermark.")
     erp_pull_hour: int = Field(default=6, ge=0, le=23, description="Factory hour from which yesterday is pulled.")
 
+    # bad input (IN-8): a file with more bad rows than this share is rejected whole, else its bad rows are quarantined
+    reject_threshold_pct: float = Field(
+        default=5.0, ge=0, le=100, description="Reject a file when more than this % of its rows are bad."
+    )
+
     # upload folder (IN-5)
     upload_max_mb: float = Field(default=25.0, gt=0, description="Size cap of an uploaded file.")
     upload_settle_seconds: float = Field(default=10.0, ge=0, description="A dropped file is taken once this old.")

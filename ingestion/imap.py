@@ -40,6 +40,7 @@ from imapclient.exceptions import LoginError
 
 from ingestion.landing import LandingResult, land_email
 from ingestion.mail import CashClosingEmail, parse_email
+from ingestion.validation import DEFAULT_REJECT_THRESHOLD_PCT
 
 log = logging.getLogger(__name__)
 
@@ -581,7 +582,12 @@ def _failures(conn: psycopg.Connection, results: Sequence[LandingResult]) -> lis
 
 
 def land_message(
-    mailbox: ImapMailbox, conn: psycopg.Connection, ref: MessageRef, *, source: str = "imap"
+    mailbox: ImapMailbox,
+    conn: psycopg.Connection,
+    ref: MessageRef,
+    *,
+    source: str = "imap",
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
 ) -> Disposition:
     """Fetch one message, land its attachments into ``raw.sales``, then move it to processed or quarantine.
 
@@ -590,6 +596,7 @@ def land_message(
         conn: an autocommit connection to the warehouse (``raw`` schema created).
         ref: the message, as the sensor saw it.
         source: the lineage source recorded on the batches and rows (``source_ref`` is the Message-ID).
+        reject_threshold_pct: an attachment with more bad rows than this share is rejected whole (IN-8).
 
     Returns:
         The landing results and what was done with the message: ``missing`` when it is no longer in the mailbox
@@ -599,7 +606,15 @@ def land_message(
     raw = None if uid is None else mailbox.fetch(uid)
     if uid is None or raw is None:
         return Disposition(ref, "missing", reason=f"{ref.message_id} is no longer waiting in {ref.mailbox}")
-    results = tuple(land_email(conn, raw, source=source, max_attachment_bytes=mailbox.config.max_attachment_bytes))
+    results = tuple(
+        land_email(
+            conn,
+            raw,
+            source=source,
+            max_attachment_bytes=mailbox.config.max_attachment_bytes,
+            reject_threshold_pct=reject_threshold_pct,
+        )
+    )
     errors = _failures(conn, results)
     if errors:
         reason = "\n".join(errors)

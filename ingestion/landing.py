@@ -3,7 +3,10 @@
 Landing is idempotent: a file already seen (same entity, business date and sha256) changes nothing; the same
 content for another business date (an unchanged daily position) is a new batch. A newer file for the same
 entity and business date supersedes the earlier batch (both kept; the one received last is ``active``). A file
-that cannot be read is recorded ``rejected`` with its error, and no rows land.
+that cannot be read is recorded ``rejected`` with its error, and no rows land. Bad rows of a readable file
+(``ingestion.validation``) are quarantined in ``raw.rejected_rows`` and the good rows land, unless the bad share is
+over the reject threshold (IN-8): then the file is rejected whole, its bad rows still recorded. Every batch is
+graded (``ingestion.grading``) in ``raw.batches.quality_score`` / ``quality_grade``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,20 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
+from ingestion.grading import UNREADABLE, Grade, grade
 from ingestion.mail import CashClosingEmail, parse_email, peek_business_date
-from ingestion.readers import SourceFileError, coerce, map_columns, read_table
+from ingestion.readers import (
+    MAX_REPORTED_PROBLEMS,
+    InvalidValueError,
+    SourceFileError,
+    UnknownHeaderError,
+    map_columns,
+    problem_list,
+    read_table,
+)
 from ingestion.schema import ENTITIES, ENTITY_BY_EXPORT, LINEAGE_COLUMNS, Entity, schema_ddl
+from ingestion.templates import Template, ensure_templates, load_templates
+from ingestion.validation import DEFAULT_REJECT_THRESHOLD_PCT, ValidatedRows, validate_rows
 
 Status = Literal["landed", "duplicate", "rejected"]
 _ERP_NAME = re.compile(r"^(?P<export>[a-z_]+?)_(?P<date>\d{8})\.(csv|xlsx|txt)$", re.IGNORECASE)
@@ -45,6 +59,9 @@ class LandingResult:
     business_date: date | None
     error: str | None = None
     superseded: tuple[int, ...] = ()
+    rows_rejected: int = 0
+    quality_score: float | None = None
+    quality_grade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,7 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('fmrp.raw_schema'))")
         conn.execute(schema_ddl())
+        ensure_templates(conn)
 
 
 def sha256_of(content: bytes) -> str:
@@ -79,10 +97,14 @@ def land_file(
     received_at: datetime,
     business_date: date | None,
     max_bytes: int | None = None,
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
 ) -> LandingResult:
     """Land one file's table into ``raw.<entity>`` (see the module docstring for the rules).
 
-    A file larger than ``max_bytes`` (when given) is recorded ``rejected`` without being read.
+    A file larger than ``max_bytes`` (when given) is recorded ``rejected`` without being read. Bad rows (see
+    ``ingestion.validation``) go to ``raw.rejected_rows`` with row, field, value, reason and the row as delivered;
+    the good rows land, unless more than ``reject_threshold_pct`` % of the rows are bad: then the file is
+    rejected whole (its bad rows still recorded). Either way batch, rows and rejects are one transaction.
     """
     if not conn.autocommit:
         raise ValueError("landing needs an autocommit connection: each batch is its own transaction")
@@ -90,28 +112,108 @@ def land_file(
     known = _known_batch(conn, entity.name, business_date, digest)
     if known:
         return LandingResult(entity.name, file_name, "duplicate", known[0], 0, business_date)
-    try:
-        if max_bytes is not None and len(content) > max_bytes:
-            raise FileTooLargeError(
-                file_name, f"{len(content) / 1e6:.1f} MB is over the size cap of {max_bytes / 1e6:.1f} MB"
-            )
-        frame = coerce(map_columns(read_table(content, file_name), entity, file_name), entity, file_name)
-        error = None
-    except SourceFileError as err:
-        frame, error = None, str(err)
+    outcome = _check_file(
+        content,
+        file_name,
+        entity,
+        received_at,
+        business_date,
+        max_bytes,
+        reject_threshold_pct,
+        lambda: _stored_templates(conn, entity),
+    )
+    batch = _Batch(entity, source, source_ref, file_name, digest, business_date, received_at)
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"fmrp.land.{entity.name}",))
         again = _known_batch(conn, entity.name, business_date, digest)
         if again:  # another process landed it meanwhile
             return LandingResult(entity.name, file_name, "duplicate", again[0], 0, business_date)
-        batch_id = _insert_batch(
-            conn, entity, source, source_ref, file_name, digest, business_date, received_at, frame, error
-        )
-        if frame is None:
-            return LandingResult(entity.name, file_name, "rejected", batch_id, 0, business_date, error)
-        _copy_rows(conn, entity, frame, batch_id, source, source_ref, digest, received_at)
+        batch_id = _insert_batch(conn, batch, outcome)
+        if outcome.validated is not None and outcome.validated.problems.height:
+            _copy_rejects(conn, outcome.validated, batch_id)
+        if outcome.error is not None:
+            return LandingResult(
+                entity.name, file_name, "rejected", batch_id, 0, business_date, outcome.error, (), *outcome.counts()
+            )
+        assert outcome.validated is not None
+        _copy_rows(conn, entity, outcome.validated.good, batch_id, source, source_ref, digest, received_at)
         superseded = _resolve_active(conn, entity.name, business_date)
-    return LandingResult(entity.name, file_name, "landed", batch_id, frame.height, business_date, None, superseded)
+    return LandingResult(
+        entity.name, file_name, "landed", batch_id, outcome.rows, business_date, None, superseded, *outcome.counts()
+    )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Where a file came from: the ledger columns of its batch."""
+
+    entity: Entity
+    source: str
+    source_ref: str
+    file_name: str
+    digest: str
+    business_date: date | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A file read and validated (``validated``), or why it cannot land (``error``), with its grade."""
+
+    validated: ValidatedRows | None
+    error: str | None
+    quality: Grade
+
+    @property
+    def rows(self) -> int:
+        return 0 if self.validated is None or self.error else self.validated.good.height
+
+    def counts(self) -> tuple[int, float, str]:
+        rejected = 0 if self.validated is None else self.validated.bad_rows
+        return rejected, self.quality.score, self.quality.letter
+
+
+def _check_file(
+    content: bytes,
+    file_name: str,
+    entity: Entity,
+    received_at: datetime,
+    business_date: date | None,
+    max_bytes: int | None,
+    threshold_pct: float,
+    templates: Callable[[], list[Template]],
+) -> _Checked:
+    """Read, map, validate and grade a file; nothing is written yet."""
+    try:
+        if max_bytes is not None and len(content) > max_bytes:
+            raise FileTooLargeError(
+                file_name, f"{len(content) / 1e6:.1f} MB is over the size cap of {max_bytes / 1e6:.1f} MB"
+            )
+        table = read_table(content, file_name)
+        try:
+            mapped = map_columns(table, entity, file_name)
+        except UnknownHeaderError:  # the stored templates are read only for a file the built-in headers do not fit
+            mapped = map_columns(table, entity, file_name, templates())
+        validated = validate_rows(mapped, entity, received_at)
+    except SourceFileError as err:
+        return _Checked(None, str(err), UNREADABLE)
+    landed = validated.good.head(0) if validated.too_many_bad_rows(threshold_pct) else validated.good
+    quality = grade(landed, entity.field_names, validated.total_rows, received_at, business_date)
+    if not validated.too_many_bad_rows(threshold_pct):
+        return _Checked(validated, None, quality)
+    summary = (
+        f"{validated.invalid_rows} of {validated.total_rows} rows bad ({validated.bad_share_pct:.1f}%, over the reject "
+        f"threshold of {threshold_pct:g}%)"
+    )
+    problems = problem_list(validated.problems, MAX_REPORTED_PROBLEMS)
+    error = InvalidValueError(file_name, problems, validated.problems.height, summary)
+    return _Checked(validated, str(error), quality)
+
+
+def _stored_templates(conn: psycopg.Connection, entity: Entity) -> list[Template]:
+    """The entity's mapping templates, none when the table does not exist yet (a warehouse older than it)."""
+    exists = conn.execute("select to_regclass('raw.mapping_templates') is not null").fetchone()
+    return load_templates(conn, entity.name) if exists and exists[0] else []
 
 
 def _known_batch(conn: psycopg.Connection, entity: str, business_date: date | None, digest: str) -> tuple | None:
@@ -122,36 +224,29 @@ def _known_batch(conn: psycopg.Connection, entity: str, business_date: date | No
     ).fetchone()
 
 
-def _insert_batch(
-    conn: psycopg.Connection,
-    entity: Entity,
-    source: str,
-    source_ref: str,
-    file_name: str,
-    digest: str,
-    business_date: date | None,
-    received_at: datetime,
-    frame: pl.DataFrame | None,
-    error: str | None,
-) -> int:
+def _insert_batch(conn: psycopg.Connection, batch: _Batch, outcome: _Checked) -> int:
+    rows_rejected, score, letter = outcome.counts()
     row = conn.execute(
         """
         insert into raw.batches (entity, source, source_ref, file_name, file_sha256, business_date,
-                                 received_at, row_count, status, error)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                 received_at, row_count, status, error, rows_rejected, quality_score, quality_grade)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         returning batch_id
         """,
         (
-            entity.name,
-            source,
-            source_ref,
-            file_name,
-            digest,
-            business_date,
-            received_at,
-            0 if frame is None else frame.height,
-            "rejected" if frame is None else "active",
-            error,
+            batch.entity.name,
+            batch.source,
+            batch.source_ref,
+            batch.file_name,
+            batch.digest,
+            batch.business_date,
+            batch.received_at,
+            outcome.rows,
+            "rejected" if outcome.error else "active",
+            outcome.error,
+            rows_rejected,
+            score,
+            letter,
         ),
     ).fetchone()
     assert row is not None
@@ -168,19 +263,38 @@ def _copy_rows(
     digest: str,
     received_at: datetime,
 ) -> None:
+    """COPY the good rows (``_row_number`` already set: their numbers in the file) with their lineage."""
     lineage = frame.with_columns(
         pl.lit(batch_id).alias("_batch_id"),
         pl.lit(source).alias("_source"),
         pl.lit(source_ref).alias("_source_ref"),
         pl.lit(digest).alias("_file_sha256"),
         pl.lit(received_at.astimezone(UTC).isoformat()).alias("_received_at"),
-        pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("_row_number"),
     )
     columns = [name for name, _ in LINEAGE_COLUMNS] + entity.field_names
+    _copy_csv(conn, sql.Identifier("raw", entity.name), lineage.select(columns), columns)
+
+
+def _copy_rejects(conn: psycopg.Connection, validated: ValidatedRows, batch_id: int) -> None:
+    """COPY one row per problem into ``raw.rejected_rows``, each with the bad row as delivered."""
+    rejects = validated.problems.join(validated.raw_rows, left_on="row", right_on="_row_number", how="left")
+    rejects = rejects.select(
+        pl.lit(batch_id).alias("batch_id"),
+        pl.col("row").alias("row_number"),
+        "field",
+        "header",
+        "value",
+        "reason",
+        "raw_row",
+    )
+    _copy_csv(conn, sql.Identifier("raw", "rejected_rows"), rejects, rejects.columns)
+
+
+def _copy_csv(conn: psycopg.Connection, table: sql.Identifier, frame: pl.DataFrame, columns: list[str]) -> None:
     buffer = io.BytesIO()
-    lineage.select(columns).write_csv(buffer, include_header=False, null_value="\\N", float_precision=None)
+    frame.write_csv(buffer, include_header=False, null_value="\\N", float_precision=None)
     statement = sql.SQL("copy {} ({}) from stdin with (format csv, null '\\N')").format(
-        sql.Identifier("raw", entity.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        table, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
     with conn.cursor().copy(statement) as copy:
         copy.write(buffer.getvalue())
@@ -216,6 +330,7 @@ def land_email(
     source: str,
     source_ref: str | None = None,
     max_attachment_bytes: int | None = None,
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
 ) -> list[LandingResult]:
     """Land each table attachment of a cash-closing email into ``raw.sales`` (each over the cap is rejected)."""
     message: CashClosingEmail = parse_email(raw)
@@ -234,6 +349,7 @@ def land_email(
             received_at=message.received_at,
             business_date=message.business_date,
             max_bytes=max_attachment_bytes,
+            reject_threshold_pct=reject_threshold_pct,
         )
         for attachment in message.attachments
     ]
@@ -254,8 +370,7 @@ def _reject_without_file(
         if known:
             return LandingResult(entity.name, message.subject, "duplicate", known[0], 0, message.business_date)
         error = f"{message.message_id} ({message.subject!r}): {reason}"
-        batch_id = _insert_batch(
-            conn,
+        batch = _Batch(
             entity,
             source,
             source_ref or message.message_id,
@@ -263,10 +378,11 @@ def _reject_without_file(
             digest,
             message.business_date,
             message.received_at,
-            None,
-            error,
         )
-    return LandingResult(entity.name, "(no attachment)", "rejected", batch_id, 0, message.business_date, error)
+        batch_id = _insert_batch(conn, batch, _Checked(None, error, UNREADABLE))
+    return LandingResult(
+        entity.name, "(no attachment)", "rejected", batch_id, 0, message.business_date, error, (), 0, 0.0, "D"
+    )
 
 
 def erp_file_entity(path: Path) -> tuple[Entity, date] | None:
@@ -278,7 +394,13 @@ def erp_file_entity(path: Path) -> tuple[Entity, date] | None:
     return ENTITY_BY_EXPORT[match["export"].lower()], date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
 
 
-def land_erp_file(conn: psycopg.Connection, path: Path, *, source: str = "erp") -> LandingResult:
+def land_erp_file(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    source: str = "erp",
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+) -> LandingResult:
     """Land one ERP export file; its name says the entity and the business date."""
     identified = erp_file_entity(path)
     if identified is None:
@@ -294,6 +416,7 @@ def land_erp_file(conn: psycopg.Connection, path: Path, *, source: str = "erp") 
         source_ref=str(path),
         received_at=received_at,
         business_date=business_date,
+        reject_threshold_pct=reject_threshold_pct,
     )
 
 
@@ -319,14 +442,15 @@ def land_inbox_files(
     files: Iterable[InboxFile],
     *,
     on_file: Callable[[InboxFile, list[LandingResult]], None] | None = None,
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
 ) -> list[LandingResult]:
     """Land the given inbox files in order (emails by business date, then ERP exports)."""
     results: list[LandingResult] = []
     for item in files:
         if item.kind == "email":
-            landed = land_email(conn, item.path.read_bytes(), source="email")
+            landed = land_email(conn, item.path.read_bytes(), source="email", reject_threshold_pct=reject_threshold_pct)
         else:
-            landed = [land_erp_file(conn, item.path)]
+            landed = [land_erp_file(conn, item.path, reject_threshold_pct=reject_threshold_pct)]
         results.extend(landed)
         if on_file:
             on_file(item, landed)

@@ -1,7 +1,9 @@
 """Read a delivered file into a typed polars frame with the canonical column names of its entity.
 
 Three steps, each with its own error: ``read_table`` (bytes -> strings or native xlsx cells), ``map_columns``
-(Portuguese headers -> canonical fields) and ``coerce`` (Brazilian numbers, dates and booleans -> types).
+(Portuguese headers, or a stored mapping template, -> canonical fields) and ``coerce`` (Brazilian numbers, dates and
+booleans -> types). ``coerce_rows`` types without raising and returns the problems row by row, for the landing to
+quarantine bad rows (``ingestion.validation``); ``coerce`` raises when any value is bad (the upload check).
 """
 
 from __future__ import annotations
@@ -9,13 +11,19 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ingestion.schema import Entity, SourceField, normalise_header
 
+if TYPE_CHECKING:
+    from ingestion.templates import Template
+
 MAX_REPORTED_PROBLEMS = 10
+_OLE2_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")
 
 
 class SourceFileError(ValueError):
@@ -36,6 +44,8 @@ class UnknownHeaderError(SourceFileError):
 
 @dataclass(frozen=True)
 class ValueProblem:
+    """One bad value (or a bad row, when ``field`` is empty): where it is and why it cannot land."""
+
     row: int
     field: str
     header: str
@@ -43,16 +53,32 @@ class ValueProblem:
     reason: str
 
     def __str__(self) -> str:
+        if not self.field:
+            return f"row {self.row}: {self.reason}"
         return f"row {self.row}, column '{self.header}' ({self.field}): {self.value!r} {self.reason}"
 
 
-class InvalidValueError(SourceFileError):
-    """Values that do not fit their field's type."""
+PROBLEM_SCHEMA = pl.Schema(
+    {"row": pl.Int32(), "field": pl.String(), "header": pl.String(), "value": pl.String(), "reason": pl.String()}
+)
 
-    def __init__(self, file_name: str, problems: list[ValueProblem], total: int) -> None:
+
+def problem_list(problems: pl.DataFrame, limit: int | None = None) -> list[ValueProblem]:
+    """The first ``limit`` rows of a problems frame (``PROBLEM_SCHEMA``) as ``ValueProblem`` objects."""
+    rows = problems if limit is None else problems.head(limit)
+    return [
+        ValueProblem(row, field or "", header or "", value or "", reason)
+        for row, field, header, value, reason in rows.select(list(PROBLEM_SCHEMA)).iter_rows()
+    ]
+
+
+class InvalidValueError(SourceFileError):
+    """Values that do not fit their field's type (or too many bad rows for the reject threshold)."""
+
+    def __init__(self, file_name: str, problems: list[ValueProblem], total: int, summary: str | None = None) -> None:
         shown = "; ".join(str(p) for p in problems[:MAX_REPORTED_PROBLEMS])
         more = f" (and {total - MAX_REPORTED_PROBLEMS} more)" if total > MAX_REPORTED_PROBLEMS else ""
-        super().__init__(file_name, f"{total} invalid value(s): {shown}{more}")
+        super().__init__(file_name, f"{summary or f'{total} invalid value(s)'}: {shown}{more}")
         self.problems = problems
 
 
@@ -88,6 +114,12 @@ def read_table(content: bytes, file_name: str) -> RawTable:
         raise UnreadableFileError(file_name, "the file is empty")
     lower = file_name.lower()
     if lower.endswith((".xlsx", ".xlsm")):
+        if content.startswith(_OLE2_SIGNATURE):  # Excel wraps an encrypted .xlsx in an OLE2 container
+            raise UnreadableFileError(
+                file_name,
+                "a password-protected workbook (or an old .xls renamed .xlsx): ask the sender to save it as .xlsx "
+                "without a password",
+            )
         try:
             frame = pl.read_excel(io.BytesIO(content), engine="calamine", infer_schema_length=None)
         except Exception as err:  # calamine raises several private error types
@@ -111,8 +143,27 @@ def read_table(content: bytes, file_name: str) -> RawTable:
     raise UnreadableFileError(file_name, "unsupported file type (expected .xlsx or .csv)")
 
 
-def map_columns(table: RawTable, entity: Entity, file_name: str) -> RawTable:
-    """Rename the delivered headers to the entity's fields; missing required headers are an error."""
+def map_columns(table: RawTable, entity: Entity, file_name: str, templates: Sequence[Template] = ()) -> RawTable:
+    """Rename the delivered headers to the entity's fields.
+
+    When the built-in headers leave a required field without a column, the best-fitting of ``templates`` (of this
+    entity, every required source column present, highest header overlap) maps and transforms the columns instead;
+    when none fits, ``UnknownHeaderError`` names the missing headers and the likely typos.
+    """
+    try:
+        return _map_builtin(table, entity, file_name)
+    except UnknownHeaderError:
+        from ingestion.templates import apply_template, suggest  # templates build on this module
+
+        fitting = [
+            s for s in suggest(table.frame.columns, templates) if s.complete and s.template.entity == entity.name
+        ]
+        if not fitting:
+            raise
+        return apply_template(table, fitting[0].template, entity)
+
+
+def _map_builtin(table: RawTable, entity: Entity, file_name: str) -> RawTable:
     by_header = {normalise_header(f.header): f for f in entity.fields}
     renames: dict[str, str] = {}
     unknown: list[str] = []
@@ -234,34 +285,59 @@ _TYPE_WORDS = {
 }
 
 
-def coerce(table: RawTable, entity: Entity, file_name: str) -> pl.DataFrame:
-    """Typed frame of the entity's fields; any value that does not fit raises ``InvalidValueError``."""
+@dataclass(frozen=True)
+class CoercedRows:
+    """Every delivered row typed (``_row_number`` first, 1 = the first row under the header; a value that does not
+    fit is null) and the problems found (``PROBLEM_SCHEMA``, in row order)."""
+
+    frame: pl.DataFrame
+    problems: pl.DataFrame
+
+
+def coerce_rows(table: RawTable, entity: Entity) -> CoercedRows:
+    """Type every field; values that do not fit and missing required values become problems, not errors."""
     frame = table.frame
     blank = {
         f.name: (pl.col(f.name).is_null() | (pl.col(f.name).cast(pl.String).str.strip_chars() == ""))
         for f in entity.fields
     }
     typed = frame.select(
-        [
+        pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("_row_number"),
+        *[
             pl.when(blank[f.name])
             .then(None)
             .otherwise(_typed_expr(f, frame.schema[f.name], table.decimal_comma))
             .alias(f.name)
             for f in entity.fields
-        ]
+        ],
     )
-    problems: list[ValueProblem] = []
-    total = 0
+    found: list[pl.DataFrame] = []
     for field in entity.fields:
         bad_type = ~blank[field.name] & typed[field.name].is_null()
         bad_missing = blank[field.name] if field.required else pl.lit(False)
-        flags = frame.select(bad_type.alias("type"), bad_missing.alias("missing")).with_row_index("i")
-        bad = flags.filter(pl.col("type") | pl.col("missing"))
-        total += bad.height
-        for i, is_type, _ in bad.head(MAX_REPORTED_PROBLEMS).iter_rows():
-            raw = frame[field.name][i]
-            reason = _TYPE_WORDS.get(field.type, "is invalid") if is_type else "is missing (required)"
-            problems.append(ValueProblem(i + 1, field.name, field.header, "" if raw is None else str(raw), reason))
-    if total:
-        raise InvalidValueError(file_name, sorted(problems, key=lambda p: p.row), total)
-    return typed
+        reason = (
+            pl.when(bad_type)
+            .then(pl.lit(_TYPE_WORDS.get(field.type, "is invalid")))
+            .otherwise(pl.lit("is missing (required)"))
+        )
+        bad = frame.select(
+            pl.int_range(1, frame.height + 1, dtype=pl.Int32).alias("row"),
+            pl.lit(field.name).alias("field"),
+            pl.lit(field.header).alias("header"),
+            pl.col(field.name).cast(pl.String).fill_null("").alias("value"),
+            reason.alias("reason"),
+            (bad_type | bad_missing).alias("bad"),
+        ).filter(pl.col("bad"))
+        if bad.height:
+            found.append(bad.drop("bad"))
+    problems = pl.concat(found) if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return CoercedRows(typed, problems.cast(PROBLEM_SCHEMA).sort("row", maintain_order=True))
+
+
+def coerce(table: RawTable, entity: Entity, file_name: str) -> pl.DataFrame:
+    """Typed frame of the entity's fields; any value that does not fit raises ``InvalidValueError``."""
+    coerced = coerce_rows(table, entity)
+    if coerced.problems.height:
+        problems = problem_list(coerced.problems, MAX_REPORTED_PROBLEMS)
+        raise InvalidValueError(file_name, problems, coerced.problems.height)
+    return coerced.frame.drop("_row_number")

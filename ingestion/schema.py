@@ -41,6 +41,9 @@ class SourceField:
     header: str
     type: FieldType = "text"
     required: bool = True
+    minimum: float | None = None  # inclusive bounds of a numeric field; a value outside is a bad row
+    maximum: float | None = None
+    not_after_received: bool = False  # a date that cannot lie after the day the file was received
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,17 @@ class Entity:
         return [f.name for f in self.fields]
 
 
-def _f(name: str, header: str, type_: FieldType = "text", required: bool = True) -> SourceField:
-    return SourceField(name, header, type_, required)
+def _f(
+    name: str,
+    header: str,
+    type_: FieldType = "text",
+    required: bool = True,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    past: bool = False,
+) -> SourceField:
+    return SourceField(name, header, type_, required, minimum, maximum, past)
 
 
 ENTITIES: dict[str, Entity] = {
@@ -73,11 +85,11 @@ ENTITIES: dict[str, Entity] = {
             None,
             "daily",
             (
-                _f("sale_date", "Data", "date"),
+                _f("sale_date", "Data", "date", past=True),
                 _f("sku", "Código"),
                 _f("description", "Descrição", required=False),
                 _f("quantity", "Quantidade", "numeric"),
-                _f("unit_price", "Preço Unitário", "numeric", required=False),
+                _f("unit_price", "Preço Unitário", "numeric", required=False, minimum=0),
                 _f("revenue", "Valor Total", "numeric"),
             ),
         ),
@@ -86,7 +98,7 @@ ENTITIES: dict[str, Entity] = {
             "estoque",
             "daily",
             (
-                _f("snapshot_date", "Data", "date"),
+                _f("snapshot_date", "Data", "date", past=True),
                 _f("sku", "Código"),
                 _f("warehouse_code", "Depósito"),
                 _f("on_hand", "Saldo", "numeric"),
@@ -102,7 +114,7 @@ ENTITIES: dict[str, Entity] = {
                 _f("line_number", "Item", "int"),
                 _f("sku", "Código"),
                 _f("supplier_code", "Fornecedor"),
-                _f("order_date", "Data Pedido", "date", required=False),
+                _f("order_date", "Data Pedido", "date", required=False, past=True),
                 _f("due_date", "Data Entrega", "date"),
                 _f("quantity_ordered", "Quantidade", "numeric"),
                 _f("quantity_received", "Quantidade Recebida", "numeric", required=False),
@@ -134,7 +146,7 @@ ENTITIES: dict[str, Entity] = {
                 _f("customer", "Cliente", required=False),
                 _f("sku", "Código"),
                 _f("quantity", "Quantidade", "numeric"),
-                _f("order_date", "Data Pedido", "date", required=False),
+                _f("order_date", "Data Pedido", "date", required=False, past=True),
                 _f("due_date", "Data Entrega", "date"),
             ),
         ),
@@ -150,7 +162,7 @@ ENTITIES: dict[str, Entity] = {
                 _f("category", "Categoria", required=False),
                 _f("standard_cost", "Custo Padrão", "numeric", required=False),
                 _f("list_price", "Preço Venda", "numeric", required=False),
-                _f("lead_time_days", "Lead Time (dias)", "int", required=False),
+                _f("lead_time_days", "Lead Time (dias)", "int", required=False, minimum=0),
                 _f("replenishment", "Política"),
                 _f("lot_size_rule", "Regra Lote", required=False),
                 _f("fixed_lot_qty", "Lote Fixo", "numeric", required=False),
@@ -169,8 +181,8 @@ ENTITIES: dict[str, Entity] = {
             (
                 _f("parent_sku", "Código Pai"),
                 _f("component_sku", "Código Componente"),
-                _f("qty_per", "Quantidade", "numeric"),
-                _f("scrap_pct", "Perda %", "numeric", required=False),
+                _f("qty_per", "Quantidade", "numeric", minimum=0),
+                _f("scrap_pct", "Perda %", "numeric", required=False, minimum=0, maximum=100),
                 _f("valid_from", "Válido De", "date", required=False),
                 _f("valid_to", "Válido Até", "date", required=False),
             ),
@@ -195,9 +207,9 @@ ENTITIES: dict[str, Entity] = {
             (
                 _f("sku", "Código Item"),
                 _f("supplier_code", "Código Fornecedor"),
-                _f("lead_time_days", "Lead Time Médio (dias)", "numeric"),
-                _f("lead_time_min_days", "Lead Time Mín (dias)", "int", required=False),
-                _f("lead_time_max_days", "Lead Time Máx (dias)", "int", required=False),
+                _f("lead_time_days", "Lead Time Médio (dias)", "numeric", minimum=0),
+                _f("lead_time_min_days", "Lead Time Mín (dias)", "int", required=False, minimum=0),
+                _f("lead_time_max_days", "Lead Time Máx (dias)", "int", required=False, minimum=0),
                 _f("unit_price", "Preço", "numeric", required=False),
                 _f("moq", "Lote Mínimo", "numeric", required=False),
                 _f("order_multiple", "Múltiplo", "numeric", required=False),
@@ -223,7 +235,7 @@ ENTITIES: dict[str, Entity] = {
             (
                 _f("work_center_code", "Centro de Trabalho"),
                 _f("shift_code", "Turno"),
-                _f("weekday", "Dia da Semana", "int"),
+                _f("weekday", "Dia da Semana", "int", minimum=1, maximum=7),
                 _f("start_time", "Início", "time"),
                 _f("end_time", "Fim", "time"),
             ),
@@ -247,8 +259,8 @@ ENTITIES: dict[str, Entity] = {
                 _f("sku", "Código Item"),
                 _f("sequence", "Sequência", "int"),
                 _f("work_center_code", "Centro de Trabalho"),
-                _f("setup_minutes", "Setup (min)", "numeric"),
-                _f("run_minutes_per_unit", "Tempo Unitário (min)", "numeric"),
+                _f("setup_minutes", "Setup (min)", "numeric", minimum=0),
+                _f("run_minutes_per_unit", "Tempo Unitário (min)", "numeric", minimum=0),
             ),
         ),
         Entity(
@@ -303,6 +315,22 @@ create table if not exists raw.batches (
     unique nulls not distinct (entity, business_date, file_sha256)
 );
 create index if not exists batches_entity_date on raw.batches (entity, business_date);
+alter table raw.batches add column if not exists rows_rejected integer not null default 0;
+alter table raw.batches add column if not exists quality_score numeric(5, 1);
+alter table raw.batches add column if not exists quality_grade text;
+"""
+
+REJECTED_ROWS_DDL = """
+create table if not exists raw.rejected_rows (
+    batch_id bigint not null references raw.batches (batch_id),
+    row_number integer not null,
+    field text,
+    header text,
+    value text,
+    reason text not null,
+    raw_row jsonb not null
+);
+create index if not exists rejected_rows_batch on raw.rejected_rows (batch_id);
 """
 
 
@@ -319,4 +347,4 @@ def table_ddl(entity: Entity) -> str:
 
 def schema_ddl() -> str:
     """The DDL of the whole raw schema (idempotent)."""
-    return BATCHES_DDL + "".join(table_ddl(e) for e in ENTITIES.values())
+    return BATCHES_DDL + REJECTED_ROWS_DDL + "".join(table_ddl(e) for e in ENTITIES.values())

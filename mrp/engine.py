@@ -434,9 +434,12 @@ def _orders_frame(
     release = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
     quantity = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
     keep = ~table.phantom[rows]
-    rows, receipt, release, quantity = rows[keep], receipt[keep], release[keep], quantity[keep]
-    order = np.lexsort((np.arange(rows.size), receipt, rows))
-    rows, receipt, release, quantity = rows[order], receipt[order], release[order], quantity[order]
+    if not keep.all():  # copies of millions of rows: only when there is a phantom's pass-through to drop
+        rows, receipt, release, quantity = rows[keep], receipt[keep], release[keep], quantity[keep]
+    key = rows * horizon.size + receipt
+    if np.any(key[1:] < key[:-1]):  # by item, receipt, then as planned (levels often come in item order)
+        order = np.argsort(key, kind="stable")
+        rows, receipt, release, quantity = rows[order], receipt[order], release[order], quantity[order]
     starts = pl.Series(list(horizon.bucket_starts), dtype=pl.Date)
     return pl.DataFrame(
         [

@@ -200,7 +200,7 @@ def lot_size_batch(
     order_item = np.concatenate([p[0] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
     order_period = np.concatenate([p[1] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64)
     order_quantity = np.concatenate([p[2] for p in parts]).astype(float) if parts else np.zeros(0)
-    order = np.lexsort((np.arange(order_item.size), order_period, order_item))
+    order = np.argsort(order_item * max(periods, 1) + order_period, kind="stable")  # by item, period, then as made
     return BatchLots(receipts, order_item[order], order_period[order], order_quantity[order])
 
 
@@ -322,7 +322,7 @@ def _simulate(
                 recount = luc[rows] & (uncovered[rows] != requirement[rows])
                 if recount.any():
                     again = rows[recount]
-                    ends[recount] = table.last(position[again], np.full(again.size, t), uncovered[again])
+                    ends[recount] = table.last_least_unit_cost(position[again], t, uncovered[again])
                 wanted[covering] = uncovered[rows] + (after[rows, t + 1] - after[rows, ends + 1])
             placed = wanted > tolerance[ordering]
             ordering, wanted = ordering[placed], wanted[placed]
@@ -450,3 +450,25 @@ class _Lookahead:
                 alive = alive[~stop]
                 visit[alive] = self.next[rows[alive], visit[alive] + 1]
         return last
+
+    def last_least_unit_cost(self, rows: np.ndarray, origin: int, units: np.ndarray) -> np.ndarray:
+        """:meth:`last` for least-unit-cost orders all received in ``origin``, on dense ``rows x periods`` sums.
+
+        The running sums are ``np.cumsum`` along the periods, which adds left to right as the loop does; a period
+        without requirement adds exact zeros, so its unit cost equals the one before and never ends the cover.
+        One pass instead of one per period visited: the engine asks this again each time carried stock changes
+        an order's first unit count.
+        """
+        periods = self.periods
+        if origin + 1 >= periods:
+            return np.full(rows.size, periods - 1, dtype=np.int64)
+        setup = self.setup[rows, None]
+        net = self.net[rows, origin + 1 :]
+        held = np.cumsum(net * self.carry[rows, : periods - origin - 1], axis=1)
+        counted = np.cumsum(np.concatenate((units[:, None].astype(float), net), axis=1), axis=1)
+        before = np.concatenate((np.zeros((rows.size, 1)), held[:, :-1]), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            best = (setup + before) / counted[:, :-1]
+            increases = (setup + held) / counted[:, 1:] - best > _RELATIVE_TOLERANCE * np.maximum(1.0, np.abs(best))
+        stops = increases.any(axis=1)
+        return np.where(stops, origin + np.argmax(increases, axis=1), periods - 1).astype(np.int64)

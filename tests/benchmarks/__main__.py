@@ -9,12 +9,13 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from tests.benchmarks import crp, forecasting, foundation, imap, mrp, tft
+from tests.benchmarks import crp, forecasting, foundation, imap, ingestion, mrp, tft
 
 SUITES = {
     "foundation": foundation.run,
     "crp": crp.run,
     "imap": imap.run,
+    "ingestion": ingestion.run,
     "mrp": mrp.run,
     "forecasting": forecasting.run,
     "tft": tft.run,

@@ -99,6 +99,9 @@ def test_backtest_scores_models_and_auto_per_class() -> None:
     scorable = classes.filter(pl.col("status") == "active").height  # new SKUs have no history before the windows
     assert auto["series"] == scorable
     assert 0 <= auto["coverage_p10_p90"] <= 1 and auto["wape"] > 0
+    revenue = metrics.filter((pl.col("model") == "revenue:auto_ets") & (pl.col("grouping") == "abc"))
+    assert set(revenue["group_value"]) == set(classes.filter(pl.col("status") == "active")["abc"])
+    assert (revenue["mape"] > 0).all()
 
 
 def test_calibration_rescales_only_the_selected_intervals_and_the_backtest_scores_it() -> None:

@@ -2,8 +2,9 @@
 quarantine with reasons, bad input, TLS, and the server stopping in the middle of a fetch."""
 
 import threading
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 import psycopg
 import pytest
@@ -28,6 +29,7 @@ from tests.factories import HEADER, cash_closing
 from tests.peers.imap import CuttingProxy, DovecotServer, running_dovecot
 
 SENT = "Thu, 04 Jan 2024 07:00:00 -0300"
+BRT = timezone(timedelta(hours=-3))
 ROWS = "03/01/2024;PA-1;x;2;5;10\n03/01/2024;PA-2;y;1;3;3\n"
 
 
@@ -47,7 +49,9 @@ def conn(database_url):
 def email(day: int, message_id: str | None = None, rows: str | None = None, **kwargs) -> bytes:
     business = date(2024, 1, day)
     body = rows if rows is not None else f"{business:%d/%m/%Y};PA-1;x;{day};5;{5 * day}\n"
-    return cash_closing(business, body, message_id=message_id or f"<fech-{day}@fin>", sent=SENT, **kwargs)
+    # sent the next morning, as the finance team does: a sale dated after its email would be a bad row
+    sent = kwargs.pop("sent", format_datetime(datetime.combine(business + timedelta(days=1), time(7), BRT)))
+    return cash_closing(business, body, message_id=message_id or f"<fech-{day}@fin>", sent=sent, **kwargs)
 
 
 def message(subject: str, sender: str = "Financeiro <financeiro@industria-exemplo.com.br>", **headers) -> EmailMessage:
@@ -339,7 +343,10 @@ def parse_email_message(raw: bytes) -> EmailMessage:
 
 
 def test_server_stopped_in_the_middle_of_a_fetch_retries_and_nothing_is_lost_or_doubled(imap, conn):
-    emails = [email(day, rows=ROWS.replace("03/01", f"{day:02d}/01") * 40) for day in range(1, 31)]
+    emails = [
+        email(day, rows="".join(f"{day:02d}/01/2024;PA-{i};x;{i};5;{5 * i}\n" for i in range(80)))
+        for day in range(1, 31)
+    ]
     imap.append(*emails)
     proxy = CuttingProxy(imap.port)
     config = imap.config(port=proxy.port, attempts=6, backoff=0.3)

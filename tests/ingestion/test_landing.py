@@ -7,6 +7,7 @@ import pytest
 
 from ingestion import landing
 from ingestion.landing import ensure_raw_schema, land_email, land_erp_file, land_inbox_files, scan_inbox
+from ingestion.schema import ENTITIES
 from tests.factories import cash_closing
 
 
@@ -163,3 +164,171 @@ def test_a_header_only_export_is_an_empty_active_batch(conn, tmp_path: Path):
     result = land_erp_file(conn, tmp_path / "paradas_20240105.csv")
     assert (result.status, result.rows) == ("landed", 0)
     assert conn.execute("select status, row_count from raw.batches").fetchone() == ("active", 0)
+
+
+def sales_rows(n: int, bad: dict[int, str] | None = None) -> str:
+    """``n`` rows of 03/01/2024, row i (1-based) replaced by ``bad[i]`` where given."""
+    lines = [f"03/01/2024;PA-{i:03d};x;{i};2;{2 * i}" for i in range(1, n + 1)]
+    for row, line in (bad or {}).items():
+        lines[row - 1] = line
+    return "\n".join(lines) + "\n"
+
+
+def test_a_few_bad_rows_are_quarantined_and_the_good_rows_land_in_one_batch(conn):
+    rows = sales_rows(40, {7: "03/01/2024;PA-007;x;12,5x;2;2", 30: "09/01/2024;PA-030;x;1;2;2"})
+    raw = cash_closing(date(2024, 1, 3), rows, message_id="<few@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300")
+    [result] = land_email(conn, raw, source="email")
+    assert (result.status, result.rows, result.rows_rejected) == ("landed", 38, 2)
+    numbers = [n for (n,) in conn.execute("select _row_number from raw.sales order by 1").fetchall()]
+    assert numbers == [n for n in range(1, 41) if n not in (7, 30)]
+    rejects = conn.execute(
+        "select batch_id, row_number, field, header, value, reason, raw_row from raw.rejected_rows order by 2"
+    ).fetchall()
+    assert [r[:6] for r in rejects] == [
+        (result.batch_id, 7, "quantity", "Quantidade", "12,5x", "is not a number"),
+        (
+            result.batch_id,
+            30,
+            "sale_date",
+            "Data",
+            "09/01/2024",
+            "is in the future (the file was received on 04/01/2024)",
+        ),
+    ]
+    assert rejects[0][6] == {
+        "sale_date": "03/01/2024",
+        "sku": "PA-007",
+        "description": "x",
+        "quantity": "12,5x",
+        "unit_price": "2",
+        "revenue": "2",
+    }
+    batch = conn.execute("select status, row_count, rows_rejected, error from raw.batches").fetchone()
+    assert batch == ("active", 38, 2, None)
+
+
+def test_over_the_threshold_the_file_is_rejected_whole_with_its_bad_rows_recorded(conn):
+    rows = sales_rows(
+        40, {7: "03/01/2024;PA-007;x;12,5x;2;2", 30: "03/01/2024;;x;1;2;2", 31: "03/01/2024;PA-031;x;1;-2;2"}
+    )
+    raw = cash_closing(date(2024, 1, 3), rows, message_id="<many@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300")
+    [result] = land_email(conn, raw, source="email")  # 3 of 40 = 7.5% > 5%
+    assert (result.status, result.rows, result.rows_rejected) == ("rejected", 0, 3)
+    assert "3 of 40 rows bad (7.5%, over the reject threshold of 5%)" in result.error
+    assert "row 7, column 'Quantidade' (quantity): '12,5x' is not a number" in result.error
+    assert "row 31, column 'Preço Unitário' (unit_price): '-2' is below the minimum 0" in result.error
+    assert counts(conn) == (0, 1)
+    assert conn.execute("select count(*) from raw.rejected_rows").fetchone() == (3,)
+    assert conn.execute("select status, rows_rejected, quality_grade from raw.batches").fetchone() == (
+        "rejected",
+        3,
+        "D",
+    )
+
+
+def test_the_threshold_is_a_setting_of_the_landing(conn):
+    rows = sales_rows(
+        40, {7: "03/01/2024;PA-007;x;12,5x;2;2", 30: "03/01/2024;;x;1;2;2", 31: "03/01/2024;PA-031;x;1;-2;2"}
+    )
+    raw = cash_closing(date(2024, 1, 3), rows, message_id="<lax@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300")
+    [result] = land_email(conn, raw, source="email", reject_threshold_pct=10)
+    assert (result.status, result.rows, result.rows_rejected) == ("landed", 37, 3)
+
+
+def test_a_rejected_row_never_reaches_the_table_and_a_resend_supersedes_with_its_own_rejects(conn):
+    first = cash_closing(
+        date(2024, 1, 3),
+        sales_rows(30, {5: "03/01/2024;PA-005;x;?;2;2"}),
+        message_id="<r1@x>",
+        sent="Thu, 04 Jan 2024 07:00:00 -0300",
+    )
+    fixed = cash_closing(
+        date(2024, 1, 3),
+        sales_rows(30),
+        message_id="<r2@x>",
+        sent="Thu, 04 Jan 2024 09:00:00 -0300",
+        subject_suffix=" (corrigido)",
+    )
+    [a] = land_email(conn, first, source="email")
+    [b] = land_email(conn, fixed, source="email")
+    assert (a.rows_rejected, b.rows_rejected, b.superseded) == (1, 0, (a.batch_id,))
+    assert conn.execute("select batch_id from raw.rejected_rows").fetchall() == [(a.batch_id,)]
+    assert counts(conn) == (59, 2)
+
+
+def test_exact_copies_are_cleaned_away_without_counting_against_the_threshold(conn):
+    rows = sales_rows(10, {4: sales_rows(1)[:-1], 9: sales_rows(2).split("\n")[1]})  # 2 of 10 rows are copies
+    raw = cash_closing(date(2024, 1, 3), rows, message_id="<dup@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300")
+    [result] = land_email(conn, raw, source="email")
+    assert (result.status, result.rows, result.rows_rejected) == ("landed", 8, 2)
+    assert conn.execute("select row_number, reason from raw.rejected_rows order by 1").fetchall() == [
+        (4, "is an exact copy of row 1"),
+        (9, "is an exact copy of row 2"),
+    ]
+
+
+def test_every_batch_is_graded(conn):
+    on_time = cash_closing(
+        date(2024, 1, 3), sales_rows(20), message_id="<g1@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300"
+    )
+    late = cash_closing(date(2024, 1, 5), sales_rows(20), message_id="<g2@x>", sent="Fri, 12 Jan 2024 07:00:00 -0300")
+    [a] = land_email(conn, on_time, source="email")
+    [b] = land_email(conn, late, source="email")
+    assert (a.quality_score, a.quality_grade) == (100.0, "A")
+    assert b.quality_score == pytest.approx(100 * (0.3 + 0.5 + 0.2 * (1 - 6 / 7)), abs=0.05)
+    assert b.quality_grade == "B"
+    stored = conn.execute("select quality_score, quality_grade from raw.batches order by batch_id").fetchall()
+    assert [(float(s), g) for s, g in stored] == [(100.0, "A"), (b.quality_score, "B")]
+
+
+WORKBOOK_EXPECTED = {
+    "corrupt xlsx": (b"PK\x03\x04 truncated zip", "not a readable workbook"),
+    "password-protected xlsx": (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), "password-protected workbook"),
+    "empty attachment": (b"", "the file is empty"),
+}
+
+
+@pytest.mark.parametrize("kind", list(WORKBOOK_EXPECTED))
+def test_unreadable_workbooks_are_recorded_rejected_with_a_clear_error(conn, kind):
+    content, expected = WORKBOOK_EXPECTED[kind]
+    result = landing.land_file(
+        conn,
+        content,
+        file_name="fechamento_2024-01-03.xlsx",
+        entity=ENTITIES["sales"],
+        source="email",
+        source_ref=f"<{kind}@x>",
+        received_at=datetime(2024, 1, 4, 10, tzinfo=UTC),
+        business_date=date(2024, 1, 3),
+    )
+    assert result.status == "rejected" and expected in result.error
+    assert result.error.startswith("fechamento_2024-01-03.xlsx: ")
+    assert conn.execute("select status, error, quality_grade from raw.batches").fetchone() == (
+        "rejected",
+        result.error,
+        "D",
+    )
+    assert counts(conn) == (0, 1)
+
+
+def test_each_row_defect_has_its_documented_outcome_and_nothing_is_lost(conn):
+    rows = sales_rows(
+        30,
+        {
+            3: "03/01/2024;PA-003;x;-4;2;-8",  # negative quantity: lands (no return flag), staging flags it
+            4: "03/01/2024;PA-99999;x;3;2;6",  # unknown SKU: lands, staging flags it
+            5: "05/01/2024;PA-005;x;5;2;10",  # future date: quarantined
+            6: "03/01/2024;PA-001;x;1;2;2",  # exact copy of row 1: quarantined, the first lands
+        },
+    )
+    raw = cash_closing(date(2024, 1, 3), rows, message_id="<defects@x>", sent="Thu, 04 Jan 2024 07:00:00 -0300")
+    [result] = land_email(conn, raw, source="email")
+    assert (result.status, result.rows, result.rows_rejected) == ("landed", 28, 2)
+    landed = dict(conn.execute("select _row_number, sku from raw.sales where _row_number in (3, 4)").fetchall())
+    assert landed == {3: "PA-003", 4: "PA-99999"}
+    quarantined = conn.execute("select row_number, field, reason from raw.rejected_rows order by 1").fetchall()
+    assert [(r, f) for r, f, _ in quarantined] == [(5, "sale_date"), (6, None)]
+    landed_or_kept = conn.execute(
+        "select count(*) from (select _row_number from raw.sales union select row_number from raw.rejected_rows) n"
+    ).fetchone()
+    assert landed_or_kept == (30,)

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import dagster as dg
 from pydantic import Field
 
+from fmrp.settings import get_settings
 from ingestion.imap import MessageRef, PendingEmail, land_message
 from ingestion.landing import InboxFile, LandingResult, ensure_raw_schema, land_inbox_files
 from ingestion.schema import ENTITIES
@@ -16,6 +17,7 @@ from orchestration.defs.warehouse.resources import WarehouseResource
 
 ERP_ENTITIES = [e for e in ENTITIES.values() if e.export]
 NO_REJECTED_FILES = "no_rejected_files"
+NO_REJECTED_ROWS = "no_rejected_rows"
 RAW_SALES = dg.AssetKey(["raw", "sales"])
 MAILBOX = dg.AssetKey(["imap", "cash_closing_mailbox"])
 
@@ -87,12 +89,19 @@ def _land(
         for result in results:
             if result.status == "rejected":
                 context.log.warning(f"rejected {item.path.name}: {result.error}")
+            elif result.rows_rejected:
+                context.log.warning(
+                    f"{item.path.name}: {result.rows_rejected} bad row(s) quarantined in raw.rejected_rows "
+                    f"(batch {result.batch_id})"
+                )
         if progress["done"] % 50 == 0 or progress["done"] == len(files):
             context.log.info(f"landed {progress['done']}/{len(files)} files")
 
     with warehouse.connect() as conn:
         ensure_raw_schema(conn)
-        results = land_inbox_files(conn, files, on_file=report)
+        results = land_inbox_files(
+            conn, files, on_file=report, reject_threshold_pct=get_settings().reject_threshold_pct
+        )
     return results, time.perf_counter() - started
 
 
@@ -105,7 +114,7 @@ def _land_from_mailbox(
         ensure_raw_schema(conn)
         for message in messages:
             ref = MessageRef(message.mailbox, message.uidvalidity, message.uid, message.message_id)
-            outcome = land_message(mailbox, conn, ref)
+            outcome = land_message(mailbox, conn, ref, reject_threshold_pct=get_settings().reject_threshold_pct)
             statuses = ", ".join(f"{r.file_name} {r.status}" for r in outcome.results) or "nothing landed"
             context.log.info(f"{ref.message_id} ({mailbox.config.describe()}): {statuses}; {outcome.action}")
             if outcome.action == "quarantined":
@@ -118,15 +127,31 @@ def _land_from_mailbox(
 
 def _summary(results: list[LandingResult], seconds: float) -> dict[str, dg.MetadataValue]:
     statuses = Counter(r.status for r in results)
+    graded = [r for r in results if r.status != "duplicate" and r.quality_score is not None]
     return {
         "files": dg.MetadataValue.int(len(results)),
         "files_landed": dg.MetadataValue.int(statuses["landed"]),
         "files_duplicate": dg.MetadataValue.int(statuses["duplicate"]),
         "files_rejected": dg.MetadataValue.int(statuses["rejected"]),
         "rows_landed": dg.MetadataValue.int(sum(r.rows for r in results)),
+        "rows_rejected": dg.MetadataValue.int(sum(r.rows_rejected for r in results)),
         "batches_superseded": dg.MetadataValue.int(sum(len(r.superseded) for r in results)),
+        "quality_score_min": dg.MetadataValue.float(min((r.quality_score or 0.0) for r in graded) if graded else 100.0),
+        "quality_grades": dg.MetadataValue.md(_grades_table(graded)),
         "seconds": dg.MetadataValue.float(round(seconds, 3)),
     }
+
+
+def _grades_table(graded: list[LandingResult]) -> str:
+    """Markdown: the letter count, then the 20 lowest-scoring batches (the ones to look at)."""
+    if not graded:
+        return "no batch graded"
+    letters = Counter(r.quality_grade for r in graded)
+    lines = [" ".join(f"{letter}: {letters[letter]}" for letter in "ABCD"), "", "| file | date | score | grade |"]
+    lines.append("|---|---|---|---|")
+    for r in sorted(graded, key=lambda r: (r.quality_score or 0.0, r.file_name))[:20]:
+        lines.append(f"| {r.file_name} | {r.business_date} | {r.quality_score} | {r.quality_grade} |")
+    return "\n".join(lines)
 
 
 def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.AssetCheckResult:
@@ -143,6 +168,25 @@ def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.
     )
 
 
+def _rejected_rows_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.AssetCheckResult:
+    """WARN when files landed with bad rows quarantined (rows of files rejected whole count for the other check)."""
+    partial = [r for r in results if r.status == "landed" and r.rows_rejected]
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=NO_REJECTED_ROWS,
+        passed=not partial,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rows_rejected": dg.MetadataValue.int(sum(r.rows_rejected for r in partial)),
+            "files": dg.MetadataValue.md(
+                "\n".join(f"- {r.file_name}: {r.rows_rejected} row(s), batch {r.batch_id}" for r in partial[:20])
+                or "none"
+            ),
+            "where": dg.MetadataValue.text("select * from raw.rejected_rows where batch_id = <batch>"),
+        },
+    )
+
+
 @dg.asset(
     key=["raw", "sales"],
     group_name="ingestion",
@@ -153,7 +197,12 @@ def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.
     check_specs=[
         dg.AssetCheckSpec(
             NO_REJECTED_FILES, asset=["raw", "sales"], description="Every cash-closing file of the days landed."
-        )
+        ),
+        dg.AssetCheckSpec(
+            NO_REJECTED_ROWS,
+            asset=["raw", "sales"],
+            description="No row of a landed cash-closing file was quarantined (raw.rejected_rows).",
+        ),
     ],
 )
 def raw_sales(
@@ -177,6 +226,7 @@ def raw_sales(
         seconds += time.perf_counter() - started
     yield dg.MaterializeResult(metadata={**_summary(results, seconds), "first_day": str(first), "last_day": str(last)})
     yield _rejected_check(dg.AssetKey(["raw", "sales"]), results)
+    yield _rejected_rows_check(dg.AssetKey(["raw", "sales"]), results)
 
 
 @dg.multi_asset(
@@ -192,8 +242,16 @@ def raw_sales(
         for e in ERP_ENTITIES
     ],
     check_specs=[
-        dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", e.name], description="Every export of the days landed.")
-        for e in ERP_ENTITIES
+        *[
+            dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", e.name], description="Every export of the days landed.")
+            for e in ERP_ENTITIES
+        ],
+        *[
+            dg.AssetCheckSpec(
+                NO_REJECTED_ROWS, asset=["raw", e.name], description="No row of a landed export was quarantined."
+            )
+            for e in ERP_ENTITIES
+        ],
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -212,3 +270,4 @@ def raw_erp_exports(context: dg.AssetExecutionContext, inbox: InboxResource, war
         key = dg.AssetKey(["raw", name])
         yield dg.MaterializeResult(asset_key=key, metadata=_summary(mine, seconds))
         yield _rejected_check(key, mine)
+        yield _rejected_rows_check(key, mine)
