@@ -21,7 +21,7 @@ import polars as pl
 
 from forecasting.classification import SelectionRules, classify, select_models
 from forecasting.data import Freq, mase_period
-from forecasting.ensemble import fit_weights_on_history, scale_width
+from forecasting.ensemble import fit_weights_on_history, scale_widths
 from forecasting.fleet import ENSEMBLE, forecast_fleet
 from forecasting.metrics import evaluate
 from forecasting.models import MODEL_FACTORIES, get_model
@@ -82,7 +82,7 @@ def auto_forecast(
     if calibrate:
         origin: dt.date = train["ds"].max()  # type: ignore[assignment]
         factors = interval_width_factors(train, selection, origin, horizon, freq, models, chosen)
-        selected = pl.concat([scale_width(part, factors.get(str(m), 1.0)) for (m,), part in selected.group_by("model")])
+        selected = scale_widths(selected, factors)
     return selected.with_columns(model=pl.lit(AUTO))
 
 

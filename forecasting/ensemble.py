@@ -152,12 +152,21 @@ TARGET_COVERAGE = 0.80
 WIDTH_GRID: tuple[float, ...] = tuple(round(0.5 + 0.05 * k, 2) for k in range(21))  # 0.50 .. 1.50
 
 
-def scale_width(forecast: pl.DataFrame, factor: float, quantiles: Sequence[float] = QUANTILES) -> pl.DataFrame:
+def scale_width(
+    forecast: pl.DataFrame, factor: float | pl.Expr, quantiles: Sequence[float] = QUANTILES
+) -> pl.DataFrame:
     """Every quantile's distance from P50 multiplied by ``factor`` (kept non-negative and monotone)."""
+    k = factor if isinstance(factor, pl.Expr) else pl.lit(factor)
     cols = [c for c in quantile_columns(quantiles) if c != "p50"]
-    return forecast.with_columns(
-        [(pl.col("p50") + factor * (pl.col(c) - pl.col("p50"))).clip(0.0).alias(c) for c in cols]
-    )
+    return forecast.with_columns([(pl.col("p50") + k * (pl.col(c) - pl.col("p50"))).clip(0.0).alias(c) for c in cols])
+
+
+def scale_widths(
+    forecast: pl.DataFrame, factors: Mapping[str, float], quantiles: Sequence[float] = QUANTILES
+) -> pl.DataFrame:
+    """:func:`scale_width` with each row's factor taken from ``factors`` by its ``model`` (1 for other models)."""
+    k = pl.col("model").cast(pl.String).replace_strict(dict(factors), default=1.0, return_dtype=pl.Float64)
+    return scale_width(forecast, k, quantiles)
 
 
 def width_factors(backtest: pl.DataFrame, *, target: float = TARGET_COVERAGE) -> dict[str, float]:

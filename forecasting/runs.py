@@ -22,7 +22,7 @@ import psycopg
 from forecasting.backtest import rolling_origin_backtest
 from forecasting.classification import ClassificationRules, SelectionRules, classify, select_models
 from forecasting.data import Freq, fill_gaps, mase_period, shift_buckets
-from forecasting.ensemble import DEFAULT_WEIGHTS, combine, fit_weights_on_history, scale_width, width_factors
+from forecasting.ensemble import DEFAULT_WEIGHTS, combine, fit_weights_on_history, scale_widths, width_factors
 from forecasting.fleet import BASELINES, ENSEMBLE, GLOBAL_MODELS, forecast_fleet
 from forecasting.metrics import evaluate
 from forecasting.models import MODEL_FACTORIES, get_model
@@ -216,9 +216,7 @@ def forecast_origin(
     factors: dict[str, float] = {}
     if calibrate:
         factors = interval_width_factors(history, selection, origin, horizon, freq, models, member_weights, quantiles)
-        selected = pl.concat(
-            [scale_width(part, factors.get(str(m), 1.0), quantiles) for (m,), part in selected.group_by("model")]
-        ).sort("unique_id", "ds")
+        selected = scale_widths(selected, factors, quantiles)
     if overrides is not None and not overrides.is_empty():
         selected = apply_overrides(selected, overrides, tuple(quantiles))
     else:
@@ -373,12 +371,7 @@ def backtest_origin(
     if calibrate:
         auto = pl.concat(
             [
-                pl.concat(
-                    [
-                        scale_width(part, width_factors(auto.filter(pl.col("window") == k - 1)).get(str(m), 1.0))
-                        for (m,), part in auto.filter(pl.col("window") == k).group_by("model")
-                    ]
-                )
+                scale_widths(auto.filter(pl.col("window") == k), width_factors(auto.filter(pl.col("window") == k - 1)))
                 for k in range(1, n_windows + 1)
             ]
         )

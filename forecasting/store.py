@@ -19,11 +19,11 @@ Tables:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import polars as pl
 import psycopg
-from psycopg import sql
+
+from fmrp import pgframes
 
 SCHEMA = "forecasting"
 
@@ -197,31 +197,12 @@ def replace_rows(
     Returns:
         Rows written.
     """
-    conditions = {"origin": origin, "freq": freq, **(where or {})}
-    frame = frame.with_columns(pl.lit(v).alias(k) for k, v in conditions.items() if k not in frame.columns)
-    target = sql.Identifier(SCHEMA, table)
-    predicate = sql.SQL(" and ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in conditions)
-    with conn.transaction():
-        conn.execute(sql.SQL("delete from {} where ").format(target) + predicate, list(conditions.values()))
-        copy_frame(conn, table, frame)
-    return frame.height
+    return pgframes.replace_rows(conn, SCHEMA, table, frame, {"origin": origin, "freq": freq, **(where or {})})
 
 
 def copy_frame(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> None:
     """COPY a frame into ``forecasting.<table>``; its column names are the table's."""
-    if frame.is_empty():
-        return
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    statement = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(SCHEMA, table), columns)
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for row in frame.iter_rows():
-            copy.write_row(row)
+    pgframes.copy_frame(conn, SCHEMA, table, frame)
 
 
-def read_frame(conn: psycopg.Connection, query: str, params: Sequence[object] | None = None) -> pl.DataFrame:
-    """Run a query and return its rows as a polars frame (column names from the cursor)."""
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        names = [d.name for d in cur.description or []]
-        rows = cur.fetchall()
-    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+read_frame = pgframes.read_frame

@@ -19,19 +19,12 @@ import datetime as dt
 
 import polars as pl
 
+from mrp.engine import RECORD_COLUMNS
+
 RELATIVE_TOLERANCE = 1e-6
 
-_RECORD_QUANTITIES: tuple[str, ...] = (
-    "independent_demand",
-    "dependent_demand",
-    "gross_requirements",
-    "scheduled_receipts",
-    "projected_on_hand",
-    "net_requirements",
-    "planned_receipts",
-    "planned_releases",
-    "past_due_releases",
-)
+#: The quantity columns of the MRP record (all but its keys ``sku``, ``bucket``, ``bucket_start``).
+_RECORD_QUANTITIES: tuple[str, ...] = RECORD_COLUMNS[3:]
 _LOAD_HOURS: tuple[str, ...] = ("planned_load_hours", "released_load_hours", "load_hours", "capacity_hours")
 
 

@@ -29,11 +29,13 @@ Tables that outlive a rerun (never deleted by :func:`replace_plan`):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import polars as pl
 import psycopg
 from psycopg import sql
+
+from fmrp import pgframes
 
 SCHEMA = "planning"
 
@@ -370,43 +372,25 @@ def replace_rows(conn: psycopg.Connection, table: str, frame: pl.DataFrame, *, w
 
     Returns:
         Rows written.
+
+    Raises:
+        PlanStoreError: The rows do not fit the table.
     """
-    frame = frame.with_columns(pl.lit(v).alias(k) for k, v in where.items() if k not in frame.columns)
-    predicate = sql.SQL(" and ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in where)
-    with conn.transaction():
-        conn.execute(
-            sql.SQL("delete from {} where ").format(sql.Identifier(SCHEMA, table)) + predicate, list(where.values())
-        )
-        copy_frame(conn, table, frame)
-    return frame.height
-
-
-def copy_frame(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> None:
-    """COPY a frame into ``planning.<table>``; its column names are the table's; naive datetimes are UTC."""
-    if frame.is_empty():
-        return
-    frame = frame.with_columns(
-        pl.col(name).dt.replace_time_zone("UTC")
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None
-    )
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    statement = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(SCHEMA, table), columns)
     try:
-        with conn.cursor() as cur, cur.copy(statement) as copy:
-            for row in frame.iter_rows():
-                copy.write_row(row)
+        return pgframes.replace_rows(conn, SCHEMA, table, frame, where)
     except psycopg.errors.DataError as error:
         raise PlanStoreError(f"planning.{table}: the rows do not fit the table: {error}") from error
 
 
-def read_frame(conn: psycopg.Connection, query: str, params: Sequence[object] | None = None) -> pl.DataFrame:
-    """Run a query and return its rows as a polars frame (column names from the cursor)."""
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        names = [d.name for d in cur.description or []]
-        rows = cur.fetchall()
-    return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+def copy_frame(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> None:
+    """COPY a frame into ``planning.<table>``; its column names are the table's; naive datetimes are UTC."""
+    try:
+        pgframes.copy_frame(conn, SCHEMA, table, frame)
+    except psycopg.errors.DataError as error:
+        raise PlanStoreError(f"planning.{table}: the rows do not fit the table: {error}") from error
+
+
+read_frame = pgframes.read_frame
 
 
 def latest_origin(conn: psycopg.Connection) -> dt.date | None:
