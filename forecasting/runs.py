@@ -233,7 +233,7 @@ def forecast_origin(
         how="diagonal_relaxed",
     ).with_columns(target=pl.lit("volume"))
 
-    price = _recent_price(demand, origin)
+    price = _recent_price(demand, origin, freq)
     from_volume = (
         selected.join(price, on="unique_id", how="left")
         .with_columns([(pl.col(c) * pl.col("_price").fill_null(0.0)).alias(c) for c in cols])
@@ -422,8 +422,8 @@ def _metrics_rows(
     ).sort(*METRIC_KEYS)
 
 
-def _recent_price(demand: pl.DataFrame, origin: dt.date) -> pl.DataFrame:
-    start = shift_buckets(origin, -(PRICE_WINDOW - 1), "W") if demand.height else origin
+def _recent_price(demand: pl.DataFrame, origin: dt.date, freq: Freq) -> pl.DataFrame:
+    start = shift_buckets(origin, -(PRICE_WINDOW - 1), freq)
     recent = demand.filter((pl.col("ds") <= origin) & (pl.col("ds") >= start))
     overall = demand.filter(pl.col("ds") <= origin)
 
