@@ -5,7 +5,6 @@ POQ, Silver-Meal, least unit cost and part-period balancing with every order mod
 periods, each step a numpy operation over all items, repeating ``lot_size``'s floating-point operations in
 the same order (net recomputed from its cumulative sum, the same tolerance, the same running sums), so the
 engine can size a whole BOM level at once and still plan exactly what the per-item reference plans.
-:func:`quantity_rule_batch` is its older, narrower form (quantity rules with a minimum and a multiple).
 """
 
 from __future__ import annotations
@@ -19,38 +18,6 @@ import numpy as np
 from mrp.lotsizing import LotSizingError, _canonical_method, lot_size
 
 _RELATIVE_TOLERANCE = 1e-9  # the value of mrp.lotsizing and mrp.modifiers
-
-
-def quantity_rule_batch(net: np.ndarray, lot: np.ndarray, floor: np.ndarray, multiple: np.ndarray) -> np.ndarray:
-    """Receipts of a quantity rule followed by the minimum and multiple modifiers, per item and period.
-
-    Args:
-        net: Net requirements, ``items x periods``, >= 0.
-        lot: Per item, the rule's quantity: 0 for lot-for-lot, the fixed quantity or the EOQ (finite).
-            An order is ``max(lot, uncovered requirement)``.
-        floor: Per item, ``max(min_lot, moq)`` (0 = none).
-        multiple: Per item, the order multiple (NaN = none).
-
-    Returns:
-        Receipts with the shape of ``net``; each non-zero value is one order.
-    """
-    cumulative = np.cumsum(net, axis=1)
-    net = np.diff(np.maximum(cumulative, 0.0), axis=1, prepend=0.0)
-    tolerance = _RELATIVE_TOLERANCE * np.maximum(1.0, cumulative[:, -1])
-    has_multiple = ~np.isnan(multiple)
-    step = np.where(has_multiple, multiple, 1.0)
-    receipts = np.zeros_like(net)
-    stock = np.zeros(net.shape[0])
-    for t in range(net.shape[1]):
-        requirement = net[:, t]
-        uncovered = requirement - stock
-        wanted = np.where(uncovered > tolerance, np.maximum(lot, uncovered), 0.0)
-        ordering = wanted > tolerance
-        quantity = np.maximum(wanted, floor)
-        quantity = np.where(has_multiple, np.ceil(quantity / step - _RELATIVE_TOLERANCE) * step, quantity)
-        receipts[:, t] = np.where(ordering, quantity, 0.0)
-        stock = np.maximum(stock + receipts[:, t] - requirement, 0.0)
-    return receipts
 
 
 _QUANTITY, _COVER_POQ, _SILVER_MEAL, _LEAST_UNIT_COST, _PART_PERIOD = 0, 1, 2, 3, 4

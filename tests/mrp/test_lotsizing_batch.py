@@ -1,4 +1,5 @@
-"""The batched quantity rules plan exactly what lot_size plans, item by item."""
+"""The batched quantity rules (lot-for-lot, fixed order quantity with a minimum and a multiple) plan exactly what
+lot_size plans, item by item."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrp.lotsizing import lot_size
-from mrp.lotsizing_batch import quantity_rule_batch
+from mrp.lotsizing_batch import lot_size_batch
 
 quantities = st.floats(0, 500, allow_nan=False, allow_infinity=False)
 
@@ -31,7 +32,15 @@ def test_batch_equals_lot_size_row_by_row_to_the_bit(rows):
     lots = np.array([row[2] for row in rows])
     floors = np.array([row[3] for row in rows])
     multiples = np.array([np.nan if row[4] is None else row[4] for row in rows])
-    receipts = quantity_rule_batch(net, lots, floors, multiples)
+    receipts = lot_size_batch(
+        net,
+        [row[1] for row in rows],
+        setup_cost=1,
+        holding_cost=1,
+        quantity=np.where(lots > 0, lots, np.nan),
+        min_lot=np.where(floors > 0, floors, np.nan),
+        multiple=multiples,
+    ).quantities
     for k, (_, method, lot, floor, multiple) in enumerate(rows):
         params = {"quantity": lot} if method == "fixed_order_quantity" else {}
         modifiers = {"min_lot": floor or None, "multiple": multiple}
@@ -42,5 +51,12 @@ def test_batch_equals_lot_size_row_by_row_to_the_bit(rows):
 
 
 def test_minimum_and_multiple_are_applied_after_the_rule_and_the_excess_carried():
-    receipts = quantity_rule_batch(np.array([[10.0, 10, 10, 50]]), np.array([0.0]), np.array([15.0]), np.array([10.0]))
+    receipts = lot_size_batch(
+        np.array([[10.0, 10, 10, 50]]),
+        ["lot_for_lot"],
+        setup_cost=1,
+        holding_cost=1,
+        min_lot=np.array([15.0]),
+        multiple=np.array([10.0]),
+    ).quantities
     assert receipts.tolist() == [[20, 0, 20, 40]]
