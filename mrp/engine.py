@@ -17,13 +17,13 @@ contains it, :class:`mrp.horizon.Horizon`). Demand and receipts dated before buc
 bucket 0; those after the horizon are outside the plan and ignored.
 
 How the run works (PRODUCT §1). Items are planned level by level in low-level-code order, every item of a
-level at once on ``items x buckets`` numpy arrays. For each level: gross requirements = independent demand +
-the dependent demand the levels above exploded into it; gross-to-net (:mod:`mrp.netting`); lot sizing with
-the item's rule and order modifiers, every item of the level at once (:func:`mrp.lotsizing_batch.lot_size_batch`
-gives the plans of :func:`mrp.lotsizing.lot_size` to the bit; Wagner-Whitin without modifiers goes through
-:func:`mrp.lotsizing.wagner_whitin_batch`); each order's release bucket from its lead time on the calendar; then
-explosion: each component's gross requirement in the parent's *release* bucket grows by release x ``qty_per`` /
-(1 - scrap), for the BOM lines valid in that bucket.
+level at once on ``items x buckets`` numpy arrays, the per-item loops in compiled code (numba). For each
+level: gross requirements = independent demand + the dependent demand the levels above exploded into it;
+gross-to-net (:mod:`mrp.netting`); lot sizing with the item's rule and order modifiers, every item of the level
+at once (:func:`mrp.lotsizing_batch.lot_size_batch` gives the plans of :func:`mrp.lotsizing.lot_size` to the
+bit); each order's release bucket from its lead time on the calendar; then explosion: each component's gross
+requirement in the parent's *release* bucket grows by release x ``qty_per`` / (1 - scrap), for the BOM lines
+valid in that bucket.
 
 - **Safety stock**: ``safety_stock_override`` when set, else the ``safety_stock`` frame's value, else 0.
 - **Past due**: a release that falls before bucket 0 is kept, flagged ``is_past_due`` in the planned orders
@@ -42,12 +42,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import polars as pl
 
-from mrp.bom import IndexedBom, _low_level_codes, index_bom
+from mrp.bom import _low_level_codes, index_bom
 from mrp.horizon import Horizon
-from mrp.lotsizing import wagner_whitin_batch
 from mrp.lotsizing_batch import ItemLotSizingError, lot_size_batch
 from mrp.netting import mrp_record, uncovered_requirements
 
@@ -195,6 +195,8 @@ def run_mrp(
     past_due = np.zeros(n)
     orders: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     edge_levels = levels[bom.parent]
+    edge_order = np.lexsort((bom.component, edge_levels))  # by the parent's level, then component, then as given
+    edge_bounds = np.searchsorted(edge_levels[edge_order], np.arange(int(levels.max(initial=-1)) + 2))
     for level in range(int(levels.max(initial=-1)) + 1):
         rows = np.flatnonzero(levels == level)
         safety = np.where(table.phantom[rows], 0.0, table.safety_stock[rows])
@@ -203,10 +205,18 @@ def run_mrp(
         receipts[rows] = level_receipts
         lead = np.where(table.phantom[order_rows], 0.0, table.lead_time[order_rows])
         release = horizon.release_buckets(order_buckets, lead)
-        np.add.at(releases, (order_rows, np.maximum(release, 0)), quantities)
+        _add_at(releases, order_rows, np.maximum(release, 0), quantities)
         np.add.at(past_due, order_rows[release < 0], quantities[release < 0])
         orders.append((order_rows, order_buckets, release, quantities))
-        _explode(bom, np.flatnonzero(edge_levels == level), releases, dependent)
+        _explode(
+            edge_order[edge_bounds[level] : edge_bounds[level + 1]],
+            bom.parent,
+            bom.component,
+            bom.factor,
+            bom.valid,
+            releases,
+            dependent,
+        )
 
     gross = independent + dependent
     safety = np.where(table.phantom, 0.0, table.safety_stock)
@@ -242,23 +252,17 @@ def _lot_size_level(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Receipts of a level's items and their orders (item row, receipt bucket, quantity).
 
-    All batched, planning exactly what :func:`mrp.lotsizing.lot_size` would: phantoms and lot-for-lot without
-    modifiers (receipts = net), Wagner-Whitin without modifiers (:func:`wagner_whitin_batch`), and every other
-    item through :func:`lot_size_batch`.
+    Phantoms and lot-for-lot without modifiers receive their net requirement; every other item goes through
+    :func:`lot_size_batch`, which plans exactly what :func:`mrp.lotsizing.lot_size` would.
     """
     receipts = np.zeros_like(net)
     active = net.any(axis=1)
     method, phantom, identity = table.method[rows], table.phantom[rows], table.identity[rows]
     plain = active & (phantom | ((method == "lot_for_lot") & identity))
     receipts[plain] = net[plain]
-    batch_ww = active & ~phantom & (method == "wagner_whitin") & identity
-    if batch_ww.any():
-        receipts[batch_ww] = wagner_whitin_batch(
-            net[batch_ww], table.setup[rows[batch_ww]], table.holding[rows[batch_ww]]
-        )
-    item_rows, buckets = np.nonzero(receipts * (plain | batch_ww)[:, None])
+    item_rows, buckets = np.nonzero(receipts * plain[:, None])
     parts = [(rows[item_rows], buckets, receipts[item_rows, buckets])]
-    others = np.flatnonzero(active & ~plain & ~batch_ww)
+    others = np.flatnonzero(active & ~plain)
     if others.size:
         members = rows[others]
         try:
@@ -285,14 +289,74 @@ def _lot_size_level(
     )
 
 
-def _explode(bom: IndexedBom, edges: np.ndarray, releases: np.ndarray, dependent: np.ndarray) -> None:
-    """Add the components' requirements of the given BOM lines, in the parents' release buckets."""
-    if edges.size == 0:
-        return
-    edges = edges[np.argsort(bom.component[edges], kind="stable")]
-    contribution = releases[bom.parent[edges]] * bom.factor[edges, None] * bom.valid[edges]
-    components, starts = np.unique(bom.component[edges], return_index=True)
-    dependent[components] += np.add.reduceat(contribution, starts, axis=0)
+@numba.njit(cache=True, nogil=True)
+def _explode(
+    edges: np.ndarray,
+    parent: np.ndarray,
+    component: np.ndarray,
+    factor: np.ndarray,
+    valid: np.ndarray,
+    releases: np.ndarray,
+    dependent: np.ndarray,
+) -> None:
+    """Add the components' requirements of BOM lines sorted by component, in the parents' release buckets.
+
+    Per component, the contributions of its lines (release x factor where the line is valid) are summed in the
+    lines' order, then added to what the component already needs.
+    """
+    size = releases.shape[1]
+    total = np.empty(size)
+    k = 0
+    while k < edges.size:
+        item = component[edges[k]]
+        total[:] = 0.0
+        first = True
+        while k < edges.size and component[edges[k]] == item:
+            edge = edges[k]
+            for t in range(size):
+                contribution = releases[parent[edge], t] * factor[edge] * (1.0 if valid[edge, t] else 0.0)
+                total[t] = contribution if first else total[t] + contribution
+            first = False
+            k += 1
+        for t in range(size):
+            dependent[item, t] += total[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_at(target: np.ndarray, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
+    """``np.add.at(target, (rows, columns), values)``: the same sums in the same order, compiled."""
+    for k in range(rows.size):
+        target[rows[k], columns[k]] += values[k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _orders_by_item(
+    rows: np.ndarray, receipt: np.ndarray, release: np.ndarray, quantity: np.ndarray, phantom: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The orders of non-phantom items, stably grouped by item (a counting sort on the item row).
+
+    Each item's orders come from one level's lot sizing, already by receipt bucket and then as planned, so
+    grouping by item alone sorts them by item, receipt and planning order.
+    """
+    items = phantom.size
+    starts = np.zeros(items + 1, dtype=np.int64)
+    for k in range(rows.size):
+        if not phantom[rows[k]]:
+            starts[rows[k] + 1] += 1
+    for i in range(items):
+        starts[i + 1] += starts[i]
+    count = starts[items]
+    out_rows = np.empty(count, dtype=np.int64)
+    out_receipt = np.empty(count, dtype=np.int32)
+    out_release = np.empty(count, dtype=np.int32)
+    out_quantity = np.empty(count)
+    for k in range(rows.size):
+        item = rows[k]
+        if not phantom[item]:
+            at = starts[item]
+            out_rows[at], out_receipt[at], out_release[at], out_quantity[at] = item, receipt[k], release[k], quantity[k]
+            starts[item] = at + 1
+    return out_rows, out_receipt, out_release, out_quantity
 
 
 def _prepare_items(items: pl.DataFrame, safety_stock: pl.DataFrame | None, costs: CostDefaults) -> _Items:
@@ -335,7 +399,7 @@ def _prepare_items(items: pl.DataFrame, safety_stock: pl.DataFrame | None, costs
         frame=frame,
         skus=frame["sku"].to_list(),
         lead_time=frame["lead_time_days"].to_numpy(),
-        method=np.array([LOT_SIZE_RULES[rule] for rule in frame["lot_size_rule"]], dtype=object),
+        method=frame["lot_size_rule"].replace_strict(LOT_SIZE_RULES, return_dtype=pl.String).to_numpy().astype(object),
         phantom=frame["is_phantom"].to_numpy(),
         safety_stock=frame.select(pl.coalesce("safety_stock_override", "safety_stock", 0.0))
         .to_series()
@@ -433,21 +497,15 @@ def _orders_frame(
     receipt = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     release = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
     quantity = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0)
-    keep = ~table.phantom[rows]
-    if not keep.all():  # copies of millions of rows: only when there is a phantom's pass-through to drop
-        rows, receipt, release, quantity = rows[keep], receipt[keep], release[keep], quantity[keep]
-    key = rows * horizon.size + receipt
-    if np.any(key[1:] < key[:-1]):  # by item, receipt, then as planned (levels often come in item order)
-        order = np.argsort(key, kind="stable")
-        rows, receipt, release, quantity = rows[order], receipt[order], release[order], quantity[order]
+    rows, receipt, release, quantity = _orders_by_item(rows, receipt, release, quantity, table.phantom)
     starts = pl.Series(list(horizon.bucket_starts), dtype=pl.Date)
     return pl.DataFrame(
         [
             pl.Series("order_id", np.arange(1, rows.size + 1, dtype=np.int64)),
             pl.Series("sku", table.skus, pl.String).gather(rows),
             table.frame["replenishment"].gather(rows),
-            pl.Series("release_bucket", release.astype(np.int32)),
-            pl.Series("receipt_bucket", receipt.astype(np.int32)),
+            pl.Series("release_bucket", release),
+            pl.Series("receipt_bucket", receipt),
             starts.gather(np.maximum(release, 0)).alias("release_date"),
             starts.gather(receipt).alias("need_date"),
             pl.Series("quantity", quantity),

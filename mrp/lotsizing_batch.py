@@ -9,10 +9,12 @@ engine can size a whole BOM level at once and still plan exactly what the per-it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from mrp.lotsizing import LotSizingError, _canonical_method, lot_size
@@ -20,11 +22,12 @@ from mrp.lotsizing import LotSizingError, _canonical_method, lot_size
 _RELATIVE_TOLERANCE = 1e-9  # the value of mrp.lotsizing and mrp.modifiers
 
 
-_QUANTITY, _COVER_POQ, _SILVER_MEAL, _LEAST_UNIT_COST, _PART_PERIOD = 0, 1, 2, 3, 4
+_QUANTITY, _COVER_POQ, _SILVER_MEAL, _LEAST_UNIT_COST, _PART_PERIOD, _WAGNER_WHITIN = 0, 1, 2, 3, 4, 5
 _LOOKAHEAD_RULES = {
     "silver_meal": _SILVER_MEAL,
     "least_unit_cost": _LEAST_UNIT_COST,
     "part_period_balancing": _PART_PERIOD,
+    "wagner_whitin": _WAGNER_WHITIN,
 }
 _MAX_SPLIT = 256  # more max_lot pieces than this in one period: the item is left to lot_size
 
@@ -101,7 +104,8 @@ def lot_size_batch(
     items, periods = net.shape
     setup = np.broadcast_to(np.asarray(setup_cost, dtype=float), (items,))
     holding = np.broadcast_to(np.asarray(holding_cost, dtype=float), (items,))
-    names = np.asarray([_canonical_method(str(method)) for method in methods], dtype=object)
+    canonical = {name: _canonical_method(name) for name in {str(method) for method in methods}}
+    names = np.asarray([canonical[str(method)] for method in methods], dtype=object)
     unset = np.full(items, np.nan)
     fixed = unset if quantity is None else np.asarray(quantity, dtype=float)
     lowest, minimum = (unset if v is None else np.asarray(v, dtype=float) for v in (min_lot, moq))
@@ -123,7 +127,7 @@ def lot_size_batch(
         & (most_pieces < _MAX_SPLIT)
         & ((names != "fixed_order_quantity") | (np.isfinite(fixed) & (fixed > 0)))
     )
-    vectorised = usable & (names != "wagner_whitin")
+    vectorised = usable
     receipts = np.zeros_like(net)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for row in np.flatnonzero(~vectorised):
@@ -249,193 +253,198 @@ def _simulate(
     multiple: np.ndarray,
     largest: np.ndarray,
 ) -> BatchLots:
-    """``mrp.lotsizing._simulate`` for every item at once: one pass over the periods, numpy over the items.
-
-    An order in ``t`` covers ``t..last[t]``; ``last`` is known before the pass (POQ; Silver-Meal, least unit
-    cost and part-period balancing from :func:`_lookahead_last`, which does not depend on the stock carried
-    in, except least unit cost's first unit count, recomputed when that stock is not zero).
-    """
+    """``mrp.lotsizing._simulate`` item by item in compiled code (:func:`_size_items`), then the orders."""
     items, periods = demand.shape
-    cumulative = np.cumsum(demand, axis=1)
-    net = np.diff(np.maximum(cumulative, 0.0), axis=1, prepend=0.0)
-    tolerance = _RELATIVE_TOLERANCE * np.maximum(1.0, cumulative[:, -1])
-    after = np.zeros((items, periods + 1))  # after[:, t]: requirements of t..n-1, summed from the end
-    after[:, :periods] = np.cumsum(net[:, ::-1], axis=1)[:, ::-1]
-    last = np.full((items, periods), periods - 1, dtype=np.int64)
-    poq = kind == _COVER_POQ
-    last[poq] = np.minimum(np.arange(periods)[None, :] + cover[poq, None] - 1, periods - 1)
-    lookahead = np.flatnonzero(kind >= _SILVER_MEAL)
-    table = _Lookahead(net[lookahead], kind[lookahead], setup[lookahead], holding[lookahead])
-    rows, origins = np.nonzero(net[lookahead] > tolerance[lookahead, None])
-    last[lookahead[rows], origins] = table.last(rows, origins, net[lookahead[rows], origins])
-    position = np.full(items, -1)
-    position[lookahead] = np.arange(lookahead.size)
-    covers = kind != _QUANTITY
-    luc = kind == _LEAST_UNIT_COST
-    modified = (floor > 0) | ~np.isnan(multiple) | np.isfinite(largest)
-    receipts = np.zeros_like(net)
-    stock = np.zeros(items)
-    events: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]] = []
-    for t in range(periods):
-        requirement = net[:, t]
-        uncovered = requirement - stock
-        ordering = np.flatnonzero(uncovered > tolerance)
-        if ordering.size:
-            wanted = np.maximum(lot[ordering], uncovered[ordering])
-            covering = covers[ordering]
-            if covering.any():
-                rows = ordering[covering]
-                ends = last[rows, t]
-                recount = luc[rows] & (uncovered[rows] != requirement[rows])
-                if recount.any():
-                    again = rows[recount]
-                    ends[recount] = table.last_least_unit_cost(position[again], t, uncovered[again])
-                wanted[covering] = uncovered[rows] + (after[rows, t + 1] - after[rows, ends + 1])
-            placed = wanted > tolerance[ordering]
-            ordering, wanted = ordering[placed], wanted[placed]
-            pieces = np.ones(ordering.size, dtype=np.int64)
-            remainder = np.zeros(ordering.size)
-            changed = modified[ordering]
-            if changed.any():
-                rows = ordering[changed]
-                pieces[changed], remainder[changed], wanted[changed] = _apply_modifiers(
-                    wanted[changed], floor[rows], multiple[rows], largest[rows]
-                )
-                split = pieces > 1
-                events.append((ordering[split], t, pieces[split], remainder[split], largest[ordering[split]]))
-            receipts[ordering, t] = wanted
-            stock[ordering] += wanted
-        stock = np.maximum(stock - requirement, 0.0)
-    return BatchLots(receipts, *_orders(receipts, events))
+    receipts = np.zeros((items, periods))
+    pieces = np.zeros((items, periods), dtype=np.int32)  # > 1 where max_lot split the receipt
+    rest = np.zeros((items, periods))  # the last piece of a split, 0 when every piece is the largest order
+    _size_items(
+        np.ascontiguousarray(demand, dtype=float),
+        kind.astype(np.int64),
+        lot.astype(float),
+        cover.astype(np.int64),
+        setup.astype(float),
+        holding.astype(float),
+        floor.astype(float),
+        multiple.astype(float),
+        largest.astype(float),
+        receipts,
+        pieces,
+        rest,
+    )
+    rows, periods_of = np.nonzero(receipts)
+    count = np.maximum(pieces[rows, periods_of], 1).astype(np.int64)
+    if count.size and count.max() > 1:  # a max_lot split: the largest order repeated, then the remainder
+        first = np.repeat(np.cumsum(count) - count, count)
+        piece = np.arange(int(count.sum())) - first
+        order = np.repeat(np.arange(rows.size), count)
+        remainder = rest[rows, periods_of][order]
+        is_rest = (count[order] > 1) & (piece == count[order] - 1) & (remainder > 0)
+        quantity = np.where(
+            count[order] > 1, np.where(is_rest, remainder, largest[rows[order]]), receipts[rows, periods_of][order]
+        )
+        return BatchLots(receipts, rows[order], periods_of[order], quantity)
+    return BatchLots(receipts, rows, periods_of, receipts[rows, periods_of])
 
 
-def _apply_modifiers(
-    wanted: np.ndarray, floor: np.ndarray, multiple: np.ndarray, largest: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``OrderModifiers.apply`` per order: the number of pieces, the last piece when it is a remainder (0 when
-    every piece is ``largest``) and the sum of the pieces, added left to right as Python's ``sum`` does.
+@numba.njit(cache=True, nogil=True)
+def _increases(new: float, old: float) -> bool:
+    return new - old > _RELATIVE_TOLERANCE * max(1.0, abs(old))
+
+
+@numba.njit(cache=True, nogil=True)
+def _round_up_one(quantity: float, multiple: float) -> float:
+    if np.isnan(multiple):
+        return quantity
+    return math.ceil(quantity / multiple - _RELATIVE_TOLERANCE) * multiple
+
+
+@numba.njit(cache=True, nogil=True)
+def _last_period(kind: int, net: np.ndarray, t: int, uncovered: float, setup: float, holding: float) -> int:
+    """The last period an order received in ``t`` covers: ``mrp.lotsizing``'s ``last_period`` loops."""
+    n = net.size
+    held, carry = 0.0, 0.0
+    if kind == _SILVER_MEAL:
+        best = setup
+        for j in range(t + 1, n):
+            carry += holding
+            held += net[j] * carry
+            per_period = (setup + held) / (j - t + 1)
+            if _increases(per_period, best):
+                return j - 1
+            best = per_period
+        return n - 1
+    if kind == _LEAST_UNIT_COST:
+        units = uncovered
+        best = setup / units
+        for j in range(t + 1, n):
+            carry += holding
+            held += net[j] * carry
+            units += net[j]
+            per_unit = (setup + held) / units
+            if _increases(per_unit, best):
+                return j - 1
+            best = per_unit
+        return n - 1
+    for j in range(t + 1, n):  # part-period balancing
+        carry += holding
+        extended = held + net[j] * carry
+        if extended >= setup:
+            return j if extended - setup < setup - held else j - 1
+        held = extended
+    return n - 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _wagner_whitin_plan(net: np.ndarray, setup: float, holding: float, tolerance: float, last: np.ndarray) -> None:
+    """``mrp.lotsizing._wagner_whitin``'s backward programme: ``last[t]``, the last period an order in ``t``
+    covers (-1 for no order), with its floating-point operations and its tie-breaking (the first minimum)."""
+    n = net.size
+    carry = np.zeros(n + 1)
+    units = np.empty(n)
+    weighted = np.empty(n)
+    total_units, total_weighted = 0.0, 0.0
+    for k in range(n):
+        carry[k + 1] = carry[k] + holding
+        total_units += net[k]
+        total_weighted += net[k] * carry[k]
+        units[k], weighted[k] = total_units, total_weighted
+    to_go = np.zeros(n + 1)
+    for t in range(n - 1, -1, -1):
+        best, best_j = np.inf, t
+        for j in range(t, n):
+            option = weighted[j] - weighted[t]
+            option -= carry[t] * (units[j] - units[t])
+            option += setup
+            option += to_go[j + 1]
+            if option < best:
+                best, best_j = option, j
+        if net[t] <= tolerance and to_go[t + 1] <= best:
+            to_go[t] = to_go[t + 1]
+            last[t] = -1
+        else:
+            to_go[t] = best
+            last[t] = best_j
+
+
+@numba.njit(cache=True, nogil=True)
+def _size_items(
+    demand: np.ndarray,
+    kind: np.ndarray,
+    lot: np.ndarray,
+    cover: np.ndarray,
+    setup: np.ndarray,
+    holding: np.ndarray,
+    floor: np.ndarray,
+    multiple: np.ndarray,
+    largest: np.ndarray,
+    receipts: np.ndarray,
+    pieces: np.ndarray,
+    rest: np.ndarray,
+) -> None:
+    """``lot_size`` for each row, its floating-point operations in its order (receipts, splits written in place).
+
+    Per item: the net requirements recomputed from their running sum as ``lot_size`` does, the requirements
+    after each period summed from the end, then one pass over the periods ordering whenever carried stock does
+    not cover the requirement (Wagner-Whitin also where its programme orders ahead in an empty period), each
+    order adjusted by the modifiers as ``OrderModifiers.apply`` does (pieces added left to right).
     """
-    total = _round_up(np.maximum(wanted, floor), multiple)
-    split = total > largest * (1 + _RELATIVE_TOLERANCE)
-    pieces = np.ones(wanted.size, dtype=np.int64)
-    remainder = np.zeros(wanted.size)
-    received = total.copy()
-    if split.any():
-        size, whole = largest[split], total[split]
-        full = np.floor(whole / size + _RELATIVE_TOLERANCE)
-        rest = whole - full * size
-        tail = rest > size * _RELATIVE_TOLERANCE
-        rest = np.where(tail, _round_up(np.maximum(rest, floor[split]), multiple[split]), 0.0)
-        summed = np.zeros(size.size)
-        for piece in range(int(full.max())):
-            summed = np.where(piece < full, summed + size, summed)
-        received[split] = np.where(tail, summed + rest, summed)
-        pieces[split] = full.astype(np.int64) + tail
-        remainder[split] = rest
-    return pieces, remainder, received
-
-
-def _orders(
-    receipts: np.ndarray, events: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every order: one per receipt, except a ``max_lot`` split, which is ``largest`` repeated and a remainder."""
-    rows, periods = np.nonzero(receipts)
-    quantities = receipts[rows, periods]
-    count = np.ones(rows.size, dtype=np.int64)
-    size = np.zeros(rows.size)
-    rest = np.zeros(rows.size)
-    if events:
-        split_rows = np.concatenate([e[0] for e in events])
-        split_periods = np.concatenate([np.full(e[0].size, e[1]) for e in events])
-        at = np.searchsorted(rows * receipts.shape[1] + periods, split_rows * receipts.shape[1] + split_periods)
-        count[at] = np.concatenate([e[2] for e in events])
-        rest[at] = np.concatenate([e[3] for e in events])
-        size[at] = np.concatenate([e[4] for e in events])
-    first = np.repeat(np.cumsum(count) - count, count)
-    piece = np.arange(int(count.sum())) - first
-    order = np.repeat(np.arange(rows.size), count)
-    split = count[order] > 1
-    is_rest = split & (piece == count[order] - 1) & (rest[order] > 0)
-    quantity = np.where(split, np.where(is_rest, rest[order], size[order]), quantities[order])
-    return rows[order], periods[order], quantity
-
-
-class _Lookahead:
-    """The last period an order covers under Silver-Meal, least unit cost or part-period balancing.
-
-    Replays ``mrp.lotsizing``'s ``last_period`` loops for many (item, origin) pairs at once. Periods without
-    requirement never end a cover and leave the running sums as they are, so only the periods with a
-    requirement are visited; the holding of one unit carried ``k`` periods is the running sum of ``k`` copies
-    of the item's holding cost, as the loop adds it.
-    """
-
-    def __init__(self, net: np.ndarray, kind: np.ndarray, setup: np.ndarray, holding: np.ndarray) -> None:
-        items, periods = net.shape
-        self.net, self.kind, self.setup, self.periods = net, kind, setup, periods
-        self.carry = np.cumsum(np.broadcast_to(holding[:, None], (items, max(periods, 1))), axis=1)
-        position = np.where(net != 0, np.arange(periods)[None, :], periods)
-        self.next = np.full((items, periods + 1), periods)  # next[:, j]: first period >= j with a requirement
-        self.next[:, :periods] = np.minimum.accumulate(position[:, ::-1], axis=1)[:, ::-1]
-
-    def last(self, rows: np.ndarray, origins: np.ndarray, units: np.ndarray) -> np.ndarray:
-        """Per pair, the last period an order received in ``origins`` covers.
-
-        Args:
-            rows: Item rows.
-            origins: The periods the orders are received in.
-            units: The orders' uncovered requirement in their own period (least unit cost's first units).
-        """
-        periods = self.periods
-        last = np.full(rows.size, periods - 1, dtype=np.int64)
-        # part-period balancing without setup cost stops at once: any holding reaches it
-        free = (self.kind[rows] == _PART_PERIOD) & (self.setup[rows] == 0)
-        last[free] = origins[free]
-        alive = np.flatnonzero(~free & (origins + 1 < periods))
-        held = np.zeros(rows.size)
-        units = units.astype(float, copy=True)
-        visit = np.full(rows.size, periods)
-        visit[alive] = self.next[rows[alive], origins[alive] + 1]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            while alive.size:
-                alive = alive[visit[alive] < periods]
-                if not alive.size:
-                    break
-                item, j = rows[alive], visit[alive]
-                span = j - origins[alive]
-                setup, kind = self.setup[item], self.kind[item]
-                before, count = held[alive], units[alive]
-                now = before + self.net[item, j] * self.carry[item, span - 1]
-                counted = count + self.net[item, j]
-                per_period = np.where(kind == _SILVER_MEAL, span + 1, counted)
-                best = np.where(kind == _SILVER_MEAL, (setup + before) / span, (setup + before) / count)
-                increases = (setup + now) / per_period - best > _RELATIVE_TOLERANCE * np.maximum(1.0, np.abs(best))
-                balanced = now >= setup
-                stop = np.where(kind == _PART_PERIOD, balanced, increases)
-                keep_j = (kind == _PART_PERIOD) & (now - setup < setup - before)
-                last[alive[stop]] = np.where(keep_j[stop], j[stop], j[stop] - 1)
-                held[alive], units[alive] = now, counted
-                alive = alive[~stop]
-                visit[alive] = self.next[rows[alive], visit[alive] + 1]
-        return last
-
-    def last_least_unit_cost(self, rows: np.ndarray, origin: int, units: np.ndarray) -> np.ndarray:
-        """:meth:`last` for least-unit-cost orders all received in ``origin``, on dense ``rows x periods`` sums.
-
-        The running sums are ``np.cumsum`` along the periods, which adds left to right as the loop does; a period
-        without requirement adds exact zeros, so its unit cost equals the one before and never ends the cover.
-        One pass instead of one per period visited: the engine asks this again each time carried stock changes
-        an order's first unit count.
-        """
-        periods = self.periods
-        if origin + 1 >= periods:
-            return np.full(rows.size, periods - 1, dtype=np.int64)
-        setup = self.setup[rows, None]
-        net = self.net[rows, origin + 1 :]
-        held = np.cumsum(net * self.carry[rows, : periods - origin - 1], axis=1)
-        counted = np.cumsum(np.concatenate((units[:, None].astype(float), net), axis=1), axis=1)
-        before = np.concatenate((np.zeros((rows.size, 1)), held[:, :-1]), axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            best = (setup + before) / counted[:, :-1]
-            increases = (setup + held) / counted[:, 1:] - best > _RELATIVE_TOLERANCE * np.maximum(1.0, np.abs(best))
-        stops = increases.any(axis=1)
-        return np.where(stops, origin + np.argmax(increases, axis=1), periods - 1).astype(np.int64)
+    items, n = demand.shape
+    net = np.empty(n)
+    after = np.zeros(n + 1)
+    last_ww = np.empty(n, dtype=np.int64)
+    for i in range(items):
+        cumulative, before = 0.0, 0.0
+        for t in range(n):
+            cumulative += demand[i, t]
+            level = max(cumulative - 0.0, 0.0)
+            net[t] = level - before
+            before = level
+        tolerance = _RELATIVE_TOLERANCE * max(1.0, cumulative)
+        for t in range(n - 1, -1, -1):
+            after[t] = after[t + 1] + net[t]
+        rule = kind[i]
+        if rule == _WAGNER_WHITIN:
+            _wagner_whitin_plan(net, setup[i], holding[i], tolerance, last_ww)
+        identity = not (floor[i] > 0 or not np.isnan(multiple[i]) or np.isfinite(largest[i]))
+        stock = 0.0
+        for t in range(n):
+            requirement = net[t]
+            wanted = 0.0
+            if requirement - stock > tolerance:
+                uncovered = requirement - stock
+                if rule == _QUANTITY:
+                    wanted = max(lot[i], uncovered)
+                else:
+                    if rule == _COVER_POQ:
+                        end = min(t + cover[i] - 1, n - 1)
+                    elif rule == _WAGNER_WHITIN:
+                        end = last_ww[t]
+                    else:
+                        end = _last_period(rule, net, t, uncovered, setup[i], holding[i])
+                    wanted = uncovered + (after[t + 1] - after[end + 1])
+            elif rule == _WAGNER_WHITIN and stock <= tolerance and last_ww[t] >= 0:
+                wanted = net[t] + (after[t + 1] - after[last_ww[t] + 1])
+            if wanted > tolerance:
+                if not identity:
+                    total = _round_up_one(max(wanted, floor[i]), multiple[i])
+                    size = largest[i]
+                    if total <= size * (1 + _RELATIVE_TOLERANCE):
+                        wanted = total
+                    else:
+                        full = math.floor(total / size + _RELATIVE_TOLERANCE)
+                        remainder = total - full * size
+                        summed = 0.0
+                        for _ in range(full):
+                            summed += size
+                        count = full
+                        if remainder > size * _RELATIVE_TOLERANCE:
+                            last_piece = _round_up_one(max(remainder, floor[i]), multiple[i])
+                            summed += last_piece
+                            rest[i, t] = last_piece
+                            count += 1
+                        pieces[i, t] = count
+                        wanted = summed
+                receipts[i, t] = wanted
+                stock += wanted
+            stock = max(stock - requirement, 0.0)

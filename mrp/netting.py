@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 _RELATIVE_TOLERANCE = 1e-9
@@ -56,12 +57,34 @@ def uncovered_requirements(
         >>> uncovered_requirements(np.array([[60.0, 60, 30]]), np.zeros((1, 3)), np.array([100.0]), np.zeros(1))
         array([[ 0., 20., 30.]])
     """
-    available = np.cumsum(scheduled - gross, axis=1) + (on_hand - safety_stock)[:, None]
-    needed = np.maximum.accumulate(np.maximum(-available, 0.0), axis=1)
-    net = np.diff(needed, axis=1, prepend=0.0)
     scale = np.maximum(1.0, np.abs(gross).sum(axis=1) + np.abs(on_hand) + np.abs(safety_stock))
-    net[net <= _RELATIVE_TOLERANCE * scale[:, None]] = 0.0
+    net = np.empty_like(gross, dtype=float)
+    _uncovered(_floats(gross), _floats(scheduled), _floats(on_hand), _floats(safety_stock), scale, net)
     return net
+
+
+@numba.njit(cache=True, nogil=True)
+def _uncovered(
+    gross: np.ndarray,
+    scheduled: np.ndarray,
+    on_hand: np.ndarray,
+    safety_stock: np.ndarray,
+    scale: np.ndarray,
+    net: np.ndarray,
+) -> None:
+    """Item by item: the running shortfall of on hand + scheduled receipts - gross below safety stock, its
+    running maximum, and the per-bucket growth of that maximum (zero within ``1e-9 x scale``)."""
+    items, size = gross.shape
+    for i in range(items):
+        running, needed = 0.0, 0.0
+        tolerance = _RELATIVE_TOLERANCE * scale[i]
+        start = on_hand[i] - safety_stock[i]
+        for t in range(size):
+            running += scheduled[i, t] - gross[i, t]
+            shortfall = max(-(running + start), 0.0)
+            grown = max(needed, shortfall) - needed
+            needed = max(needed, shortfall)
+            net[i, t] = 0.0 if grown <= tolerance else grown
 
 
 def mrp_record(
@@ -86,10 +109,48 @@ def mrp_record(
         >>> rec.projected_on_hand.tolist(), rec.net_requirements.tolist()
         ([[40.0, 0.0, 0.0]], [[0.0, 20.0, 30.0]])
     """
-    projected = np.cumsum(scheduled + planned_receipts - gross, axis=1) + on_hand[:, None]
-    before = np.concatenate((on_hand[:, None], projected[:, :-1]), axis=1)
-    net = np.maximum(gross + safety_stock[:, None] - (before + scheduled), 0.0)
     scale = np.maximum(1.0, np.abs(gross).sum(axis=1) + np.abs(on_hand) + np.abs(safety_stock))
-    net[net <= _RELATIVE_TOLERANCE * scale[:, None]] = 0.0
-    projected[np.abs(projected) <= _RELATIVE_TOLERANCE * scale[:, None]] = 0.0
+    projected, net = np.empty_like(gross, dtype=float), np.empty_like(gross, dtype=float)
+    _record(
+        _floats(gross),
+        _floats(scheduled),
+        _floats(planned_receipts),
+        _floats(on_hand),
+        _floats(safety_stock),
+        scale,
+        projected,
+        net,
+    )
     return MrpRecordArrays(projected, net)
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """A C-ordered float64 array, for the compiled loops (no copy when it already is one)."""
+    return np.ascontiguousarray(values, dtype=float)
+
+
+@numba.njit(cache=True, nogil=True)
+def _record(
+    gross: np.ndarray,
+    scheduled: np.ndarray,
+    receipts: np.ndarray,
+    on_hand: np.ndarray,
+    safety: np.ndarray,
+    scale: np.ndarray,
+    projected: np.ndarray,
+    net: np.ndarray,
+) -> None:
+    """Item by item, bucket by bucket: projected on hand = the running sum of scheduled + planned receipts -
+    gross, plus on hand; net = what the stock before the bucket and its scheduled receipts leave uncovered of
+    gross + safety stock; both zero within ``1e-9 x scale``."""
+    items, size = gross.shape
+    for i in range(items):
+        running, before = 0.0, on_hand[i]
+        tolerance = _RELATIVE_TOLERANCE * scale[i]
+        for t in range(size):
+            running += scheduled[i, t] + receipts[i, t] - gross[i, t]
+            balance = running + on_hand[i]
+            needed = max(gross[i, t] + safety[i] - (before + scheduled[i, t]), 0.0)
+            net[i, t] = 0.0 if needed <= tolerance else needed
+            projected[i, t] = 0.0 if abs(balance) <= tolerance else balance
+            before = balance

@@ -13,11 +13,11 @@ reaches independent demand (the finished good, or any item sold as such) or the 
 Supply keys: a planned order's key is its ``order_id``; a phantom's pass-through in a bucket (which is not an
 order) gets a key above every ``order_id``; on hand and scheduled receipts have none.
 
-How it runs: supplies and demands are numpy arrays sorted by item and FIFO order (no joins); each item's
-cumulative supply and demand lines are cut at every end, the ends of both merged per item with
-``np.searchsorted``, and each piece's supply and demand are the number of supply and demand ends before it,
-counted along the merge. Items go in chunks, and lines are int32 filled in place and freed as soon as used, so
-the working arrays stay a few hundred MB whatever the plan's size.
+How it runs: supplies and demands are numpy arrays sorted by item and FIFO order (no joins), the demand lines
+written item by item in compiled code; each item's cumulative supply and demand lines are cut at every end in
+one compiled pass (a merge of the two lines), each piece served by the supply and owed to the demand whose
+spans contain it. Lines are int32 where they can be, and the pegs are made into frames a chunk of items at a
+time, so the working arrays stay a few hundred MB whatever the plan's size.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -268,73 +269,142 @@ def _supply_lines(plan: MrpPlan, size: int) -> _Lines:
 def _demand_lines(plan: MrpPlan, supplies: _Lines, bom_edges: pl.DataFrame, horizon: Horizon) -> _Lines:
     """Independent demand and each parent supply's dependent demand, by item, bucket, independent first, key.
 
-    Items go in chunks of about :data:`_POINTS_PER_CHUNK` demand lines, written in place into one array per
-    field: the expansion of BOM lines x parent supplies is tens of millions of rows at 100k items, and done
-    whole, each of its steps would cost fresh memory.
+    The expansion of BOM lines x parent supplies is tens of millions of rows at 100k items: it is written in
+    place, item by item, in compiled code (:func:`_fill_demands`).
     """
     skus = plan.items["sku"]
     bom = normalize_bom(bom_edges)
     parent, component = index_edges(skus.to_list(), bom)  # unknown items fail here with a clear message
     valid = edge_validity(bom, horizon.bucket_starts)
-    qty_per, scrap = bom["qty_per"].to_numpy(), bom["scrap_rate"].to_numpy()
-    keyed = np.flatnonzero(supplies.key >= 0).astype(_INDEX)
+    items = skus.len()
+    keyed = np.flatnonzero(supplies.key >= 0)
     by_item = keyed[np.argsort(supplies.item[keyed], kind="stable")]
-    first = np.searchsorted(supplies.item[by_item], np.arange(skus.len() + 1))
-    counts = first[parent + 1] - first[parent]  # per BOM line: its parent's supplies
-    by_component = np.lexsort((parent, component))
-    rank = np.arange(by_component.size) - np.searchsorted(component[by_component], component[by_component])
+    first_supply = np.searchsorted(supplies.item[by_item], np.arange(items + 1))
+    by_component = np.lexsort((parent, component))  # a component's lines, by parent
+    first_line = np.searchsorted(component[by_component], np.arange(items + 1))
     (independent,) = _item_bucket_arrays(plan, horizon.size, "independent_demand")
     rows, buckets = np.nonzero(independent > 0)
-    per_item = np.bincount(component, weights=counts, minlength=skus.len()) + np.bincount(rows, minlength=skus.len())
-    cumulative = np.cumsum(per_item)
-    cuts = np.searchsorted(
-        cumulative, np.arange(_POINTS_PER_CHUNK, cumulative[-1] if cumulative.size else 0, _POINTS_PER_CHUNK)
+    first_independent = np.searchsorted(rows, np.arange(items + 1))
+    expanded = np.diff(first_supply)[parent]  # per BOM line: its parent's supplies
+    per_item = np.bincount(component, weights=expanded, minlength=items).astype(np.int64)
+    demands = _Lines.empty(rows.size + int(per_item.sum()), supplies.key.dtype.type)
+    filled = _fill_demands(
+        by_component,
+        first_line,
+        parent,
+        bom["qty_per"].to_numpy(),
+        bom["scrap_rate"].to_numpy(),
+        valid,
+        by_item,
+        first_supply,
+        supplies.item,
+        supplies.release,
+        supplies.key.astype(np.int64),
+        supplies.quantity,
+        first_independent,
+        buckets,
+        independent[rows, buckets],
+        int(per_item.max(initial=0)),
+        int(supplies.key.max(initial=0)) + 1,
+        demands.item,
+        demands.kind,
+        demands.bucket,
+        demands.key,
+        demands.parent,
+        demands.release,
+        demands.quantity,
     )
-    item_bounds = np.unique(np.concatenate(([0], np.minimum(cuts + 1, skus.len()), [skus.len()])))
-    line_bounds = np.searchsorted(component[by_component], item_bounds)
-    row_bounds = np.searchsorted(rows, item_bounds)
-    span = int(supplies.key.max(initial=0)) + 1
-    demands = _Lines.empty(rows.size + int(counts.sum()), supplies.key.dtype.type)
-    filled = 0
-    for k in range(item_bounds.size - 1):
-        chunk = by_component[line_bounds[k] : line_bounds[k + 1]]
-        # lines by (rank among the component's lines, component): each rank's rows come out sorted by component,
-        # release and key, so the stable sort below merges a handful of runs
-        lines = chunk[np.lexsort((component[chunk], rank[line_bounds[k] : line_bounds[k + 1]]))]
-        line = np.repeat(lines, counts[lines])
-        supply = by_item[np.repeat(first[parent[lines]], counts[lines]) + _ranges(counts[lines])]
-        release = supplies.release[supply]
-        applies = valid[line, release]
-        if not applies.all():
-            line, supply, release = line[applies], supply[applies], release[applies]
-        sort_key = (component[line].astype(np.int64) * horizon.size + release) * span + supplies.key[supply]
-        order = np.argsort(sort_key, kind="stable")
-        sort_key, line, supply = sort_key[order], line[order], supply[order]
-        starts = np.flatnonzero(np.diff(sort_key, prepend=-1) != 0)  # a parent with two lines to one component
-        sort_key = sort_key[starts]
-        quantity = supplies.quantity[supply] * qty_per[line] / (1.0 - scrap[line])
-        if starts.size < quantity.size:
-            quantity = np.add.reduceat(quantity, starts)
-        line, supply = line[starts], supply[starts]
-        own = slice(row_bounds[k], row_bounds[k + 1])
-        # independent demand goes first in its bucket: merge the two sorted lists by (item, bucket)
-        position = np.searchsorted(sort_key, (rows[own] * horizon.size + buckets[own]) * span, side="left")
-        position += np.arange(position.size)
-        dependent = np.ones(position.size + starts.size, dtype=bool)
-        dependent[position] = False
-        part = demands.view(slice(filled, filled + dependent.size))
-        filled += dependent.size
-        part.put(position, 0, item=rows[own], bucket=buckets[own], quantity=independent[rows[own], buckets[own]])
-        part.put(
-            dependent,
-            1,
-            item=component[line],
-            bucket=supplies.release[supply],
-            key=supplies.key[supply],
-            parent=supplies.item[supply],
-            quantity=quantity,
-        )
     return demands.view(slice(0, filled))
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_demands(
+    by_component: np.ndarray,
+    first_line: np.ndarray,
+    parent: np.ndarray,
+    qty_per: np.ndarray,
+    scrap: np.ndarray,
+    valid: np.ndarray,
+    by_item: np.ndarray,
+    first_supply: np.ndarray,
+    supply_item: np.ndarray,
+    supply_release: np.ndarray,
+    supply_key: np.ndarray,
+    supply_quantity: np.ndarray,
+    first_independent: np.ndarray,
+    independent_bucket: np.ndarray,
+    independent_quantity: np.ndarray,
+    most: int,
+    span: int,
+    item_out: np.ndarray,
+    kind_out: np.ndarray,
+    bucket_out: np.ndarray,
+    key_out: np.ndarray,
+    parent_out: np.ndarray,
+    release_out: np.ndarray,
+    quantity_out: np.ndarray,
+) -> int:
+    """Write each item's demand lines; returns how many.
+
+    Per item: every BOM line to it (by parent) times its parent's keyed supplies, where the line is valid in
+    the supply's release bucket, at ``supply x qty_per / (1 - scrap)``; sorted by (release bucket, supply key),
+    stably, lines of one parent to the same component added in that order; its independent demand goes
+    first in its bucket.
+    """
+    sort_key = np.empty(most, dtype=np.int64)
+    amount = np.empty(most)
+    source = np.empty(most, dtype=np.int64)
+    order = np.empty(most, dtype=np.int64)
+    widest = int(np.max(np.diff(first_line))) if first_line.size > 1 else 0
+    head = np.empty(widest + 1, dtype=np.int64)  # per line of the item: where its run starts, then its next entry
+    filled = 0
+    for item in range(first_line.size - 1):
+        count, runs, in_order = 0, first_line[item + 1] - first_line[item], True
+        for r in range(runs):
+            line = by_component[first_line[item] + r]
+            owner = parent[line]
+            head[r] = count
+            for m in range(first_supply[owner], first_supply[owner + 1]):
+                supply = by_item[m]
+                release = supply_release[supply]
+                if valid[line, release]:
+                    sort_key[count] = release * span + supply_key[supply]
+                    amount[count] = supply_quantity[supply] * qty_per[line] / (1.0 - scrap[line])
+                    source[count] = supply
+                    if count > head[r] and sort_key[count] < sort_key[count - 1]:
+                        in_order = False
+                    count += 1
+        head[runs] = count
+        if in_order and runs <= 8:
+            # each line's run is already by (release, key): merge the runs, the first line first on a tie
+            ends = head[1 : runs + 1].copy()
+            for k in range(count):
+                best = -1
+                for r in range(runs):
+                    if head[r] < ends[r] and (best < 0 or sort_key[head[r]] < sort_key[head[best]]):
+                        best = r
+                order[k] = head[best]
+                head[best] += 1
+        else:
+            order[:count] = np.argsort(sort_key[:count], kind="mergesort")
+        j, stop, k = first_independent[item], first_independent[item + 1], 0
+        while k < count or j < stop:
+            if j < stop and (k >= count or independent_bucket[j] * span <= sort_key[order[k]]):
+                item_out[filled], kind_out[filled] = item, 0
+                bucket_out[filled], quantity_out[filled] = independent_bucket[j], independent_quantity[j]
+                key_out[filled], parent_out[filled], release_out[filled] = -1, -1, -1
+                j += 1
+            else:
+                key, total, supply = sort_key[order[k]], amount[order[k]], source[order[k]]
+                k += 1
+                while k < count and sort_key[order[k]] == key:  # a parent with two lines to one component
+                    total += amount[order[k]]
+                    k += 1
+                item_out[filled], kind_out[filled] = item, 1
+                bucket_out[filled], quantity_out[filled] = supply_release[supply], total
+                key_out[filled], parent_out[filled], release_out[filled] = supply_key[supply], supply_item[supply], -1
+            filled += 1
+    return filled
 
 
 def _ranges(counts: np.ndarray) -> np.ndarray:
@@ -342,32 +412,13 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _group_cumsum(values: np.ndarray, item: np.ndarray) -> np.ndarray:
-    """Running sums restarting at each item, added left to right (as a per-group ``cum_sum``)."""
-    out = values.copy()
-    if not values.size:
-        return out
-    first = np.flatnonzero(np.diff(item, prepend=item[0] - 1) != 0)
-    length = np.diff(first, append=values.size)
-    order = np.argsort(-length, kind="stable")
-    first, length = first[order], length[order]
-    for k in range(1, int(length[0])):
-        count = int(np.searchsorted(-length, -k, side="left"))
-        position = first[:count] + k
-        out[position] += out[position - 1]
-    return out
-
-
 def _allocate_lines(skus: pl.Series, supplies: _Lines, demands: _Lines) -> pl.DataFrame:
-    """FIFO per item: cut both cumulative quantity lines at every end and match the pieces.
+    """FIFO per item: cut both cumulative quantity lines at every end and match the pieces (:func:`_cut`).
 
-    Each line of an item starts where the one before it ends (its cumulative sum), so the ends alone cut the
-    item's quantity axis. The ends of both lines are merged per item with complex numbers (item + i x position),
-    which numpy orders by item first, then position, exactly. Items are taken in chunks, each chunk's pegs made
-    into a frame at once: the working arrays stay small and are reused, where arrays of tens of millions of rows
-    would each cost fresh memory (the frame has one chunk per item chunk).
+    Items are taken in chunks, each chunk's pegs made into a frame at once: the working arrays stay small and are
+    reused, where arrays of tens of millions of rows would each cost fresh memory (the frame has one chunk per
+    item chunk).
     """
-    total = np.zeros(skus.len())  # per item, its supply: the scale of its tolerance
     supply_bounds = np.searchsorted(supplies.item, np.arange(skus.len() + 1))
     demand_bounds = np.searchsorted(demands.item, np.arange(skus.len() + 1))
     points = np.diff(supply_bounds) + np.diff(demand_bounds)
@@ -382,11 +433,9 @@ def _allocate_lines(skus: pl.Series, supplies: _Lines, demands: _Lines) -> pl.Da
     low = 0
     for high in np.unique(np.minimum(chunk_ends + 1, skus.len())):
         s, d = slice(supply_bounds[low], supply_bounds[high]), slice(demand_bounds[low], demand_bounds[high])
-        supply_end = _group_cumsum(supplies.quantity[s], supplies.item[s])
-        demand_end = _group_cumsum(demands.quantity[d], demands.item[d])
-        np.maximum.at(total, supplies.item[s], supply_end)
-        tolerance = _RELATIVE_TOLERANCE * np.maximum(1.0, total)
-        item, supply, demand, quantity = _cut(supplies.item[s], supply_end, demands.item[d], demand_end, tolerance)
+        item, supply, demand, quantity = _cut(
+            supplies.item[s], supplies.quantity[s], demands.item[d], demands.quantity[d]
+        )
         supply += supply_bounds[low]
         demand[demand >= 0] += demand_bounds[low]
         frames.append(_peg_frame(labels, supplies, demands, item, supply, demand, quantity))
@@ -434,70 +483,74 @@ def _peg_frame(
     independent = pl.Series(~dependent)
     return pl.DataFrame(
         [
-            labels.skus.gather(item),
-            labels.supply_types.gather(supplies.kind[supply]),
+            labels.skus.gather(_positions(item)),
+            labels.supply_types.gather(_positions(supplies.kind[supply])),
             pl.Series("supply_bucket", supplies.bucket[supply], pl.Int32),
             pl.Series("supply_key", keyed, pl.Int64).set(pl.Series(keyed < 0), None),
-            labels.demand_types.gather(np.where(stock, 2, demands.kind[demand])),
+            labels.demand_types.gather(_positions(np.where(stock, 2, demands.kind[demand]))),
             pl.Series("demand_bucket", demands.bucket[demand], pl.Int32).set(pl.Series(stock), None),
-            labels.sku_enum.gather(np.maximum(demands.parent[demand], 0)).set(independent, None),
+            labels.sku_enum.gather(_positions(np.maximum(demands.parent[demand], 0))).set(independent, None),
             pl.Series("parent_key", demands.key[demand], pl.Int64).set(independent, None),
             pl.Series("quantity", quantity),
         ]
     )
 
 
+def _positions(values: np.ndarray) -> pl.Series:
+    """Row numbers (>= 0) as a ``UInt32`` series: polars gathers with it several times faster than with numpy."""
+    return pl.Series(values.astype(np.uint32, copy=False))
+
+
+@numba.njit(cache=True, nogil=True)
 def _cut(
-    supply_item: np.ndarray,
-    supply_end: np.ndarray,
-    demand_item: np.ndarray,
-    demand_end: np.ndarray,
-    tolerance: np.ndarray,
+    supply_item: np.ndarray, supply_quantity: np.ndarray, demand_item: np.ndarray, demand_quantity: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pieces of a chunk of items: item, supply row, demand row (-1 = stock) and quantity (rows in the chunk).
 
-    The cut points are every supply and demand end, and a 0 where each item's supply starts. A piece runs from
-    one cut point to the next of its item; its supply (demand) row is the number of supply (demand) ends at or
-    before its start, counted along the merged points, when that row is one of the item's (else the piece lies
-    past the item's supply, or is stock).
+    Per item, its supplies and demands (each sorted FIFO) are laid end to end on one quantity axis, their ends
+    the running sums of their quantities. The cut points are 0 and every supply and demand end; a piece runs
+    from one cut point to the next, served by the supply and owed to the demand whose spans contain it (stock
+    past the last demand). Pieces past the item's last supply are dropped, and so are pieces within
+    ``1e-9 x max(1, the item's supply)`` of nothing.
     """
-    empty = np.zeros(0, _INDEX)
-    if not supply_item.size:
-        return empty, empty, empty, np.zeros(0)
-    first = np.diff(supply_item, prepend=supply_item[0] - 1) != 0
-    shift = np.cumsum(first)
-    end_at = np.arange(supply_item.size) + shift
-    position = np.zeros(supply_item.size + int(shift[-1]))
-    position[end_at] = supply_end
-    owner = np.empty(position.size, _INDEX)
-    owner[end_at] = supply_item
-    owner[end_at[first] - 1] = supply_item[first]
-    supply_points = owner + 1j * position
-    del position, owner
-    demand_points = demand_item + 1j * demand_end
-    cuts = np.empty(supply_points.size + demand_points.size, dtype=complex)
-    at_supply = np.arange(supply_points.size) + np.searchsorted(demand_points, supply_points, side="left")
-    at_demand = np.arange(demand_points.size) + np.searchsorted(supply_points, demand_points, side="right")
-    cuts[at_supply], cuts[at_demand] = supply_points, demand_points
-    supply_ends = np.zeros(cuts.size, dtype=_INDEX)
-    supply_ends[at_supply[end_at]] = 1
-    demand_ends = np.zeros(cuts.size, dtype=_INDEX)
-    demand_ends[at_demand] = 1
-    del at_supply, at_demand, supply_points, demand_points
-    last = np.flatnonzero(np.append(cuts[1:] != cuts[:-1], True))  # the last of equal points counts them all
-    cuts = cuts[last]
-    supply_count = np.cumsum(supply_ends, dtype=_INDEX)[last[:-1]]
-    demand_count = np.cumsum(demand_ends, dtype=_INDEX)[last[:-1]]
-    del supply_ends, demand_ends, last
-    same_item = cuts.real[1:] == cuts.real[:-1]
-    item = cuts.real[:-1][same_item].astype(_INDEX)
-    quantity = cuts.imag[1:][same_item] - cuts.imag[:-1][same_item]
-    supply, demand = supply_count[same_item], demand_count[same_item]
-    del cuts
-    supply_inside = supply < supply_item.size
-    supply_inside[supply_inside] = supply_item[supply[supply_inside]] == item[supply_inside]
-    keep = supply_inside & (quantity > tolerance[item])
-    item, supply, demand, quantity = item[keep], supply[keep], demand[keep], quantity[keep]
-    found = demand < demand_item.size
-    found[found] = demand_item[demand[found]] == item[found]
-    return item, supply, np.where(found, demand, -1).astype(_INDEX), quantity
+    pieces = supply_item.size + demand_item.size
+    out_item = np.empty(pieces, dtype=np.int32)
+    out_supply = np.empty(pieces, dtype=np.int32)
+    out_demand = np.empty(pieces, dtype=np.int32)
+    out_quantity = np.empty(pieces)
+    supply_end = np.empty(supply_item.size)
+    demand_end = np.empty(demand_item.size)
+    made, s, d = 0, 0, 0
+    while s < supply_item.size:
+        item = supply_item[s]
+        first_supply, running = s, 0.0
+        while s < supply_item.size and supply_item[s] == item:
+            running += supply_quantity[s]
+            supply_end[s] = running
+            s += 1
+        tolerance = _RELATIVE_TOLERANCE * max(1.0, running)
+        while d < demand_item.size and demand_item[d] < item:
+            d += 1
+        first_demand, running = d, 0.0
+        while d < demand_item.size and demand_item[d] == item:
+            running += demand_quantity[d]
+            demand_end[d] = running
+            d += 1
+        a, b, point = first_supply, first_demand, 0.0
+        while True:
+            while a < s and supply_end[a] <= point:
+                a += 1
+            while b < d and demand_end[b] <= point:
+                b += 1
+            if a == s:
+                break
+            following = supply_end[a]
+            if b < d and demand_end[b] < following:
+                following = demand_end[b]
+            if following - point > tolerance:
+                out_item[made], out_supply[made] = item, a
+                out_demand[made] = b if b < d else -1
+                out_quantity[made] = following - point
+                made += 1
+            point = following
+    return out_item[:made], out_supply[:made], out_demand[:made], out_quantity[:made]
