@@ -180,9 +180,14 @@ def bom_factor(bom: pl.DataFrame) -> np.ndarray:
 def edge_validity(bom_edges: pl.DataFrame, bucket_starts: Sequence[dt.date]) -> np.ndarray:
     """Whether each BOM line applies in each bucket (``lines x buckets``, inclusive ends, null = open)."""
     starts = np.array(list(bucket_starts), dtype="datetime64[D]")[None, :]
-    valid_from = bom_edges["valid_from"].cast(pl.Date).to_numpy().astype("datetime64[D]")[:, None]
-    valid_to = bom_edges["valid_to"].cast(pl.Date).to_numpy().astype("datetime64[D]")[:, None]
-    return (np.isnat(valid_from) | (valid_from <= starts)) & (np.isnat(valid_to) | (starts <= valid_to))
+    valid_from = bom_edges["valid_from"].cast(pl.Date).to_numpy().astype("datetime64[D]")
+    valid_to = bom_edges["valid_to"].cast(pl.Date).to_numpy().astype("datetime64[D]")
+    valid = np.ones((bom_edges.height, starts.size), dtype=bool)
+    dated = ~(np.isnat(valid_from) & np.isnat(valid_to))  # most lines have no dates: valid throughout
+    if dated.any():
+        low, high = valid_from[dated, None], valid_to[dated, None]
+        valid[dated] = (np.isnat(low) | (low <= starts)) & (np.isnat(high) | (starts <= high))
+    return valid
 
 
 def _low_level_codes(n: int, parent: np.ndarray, component: np.ndarray, skus: Sequence[str]) -> np.ndarray:

@@ -128,6 +128,8 @@ def lot_size_batch(
         & ((names != "fixed_order_quantity") | (np.isfinite(fixed) & (fixed > 0)))
     )
     vectorised = usable
+    if vectorised.all():  # the usual case: the kernel's orders come by item, period, then as made
+        return _simulate(net, kind, lot, cover, setup, holding, floor, step, largest)
     receipts = np.zeros_like(net)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for row in np.flatnonzero(~vectorised):
@@ -253,38 +255,34 @@ def _simulate(
     multiple: np.ndarray,
     largest: np.ndarray,
 ) -> BatchLots:
-    """``mrp.lotsizing._simulate`` item by item in compiled code (:func:`_size_items`), then the orders."""
+    """``mrp.lotsizing._simulate`` item by item in compiled code (:func:`_size_items`)."""
     items, periods = demand.shape
+    demand = np.ascontiguousarray(demand, dtype=float)
     receipts = np.zeros((items, periods))
-    pieces = np.zeros((items, periods), dtype=np.int32)  # > 1 where max_lot split the receipt
-    rest = np.zeros((items, periods))  # the last piece of a split, 0 when every piece is the largest order
-    _size_items(
-        np.ascontiguousarray(demand, dtype=float),
-        kind.astype(np.int64),
-        lot.astype(float),
-        cover.astype(np.int64),
-        setup.astype(float),
-        holding.astype(float),
-        floor.astype(float),
-        multiple.astype(float),
-        largest.astype(float),
-        receipts,
-        pieces,
-        rest,
-    )
-    rows, periods_of = np.nonzero(receipts)
-    count = np.maximum(pieces[rows, periods_of], 1).astype(np.int64)
-    if count.size and count.max() > 1:  # a max_lot split: the largest order repeated, then the remainder
-        first = np.repeat(np.cumsum(count) - count, count)
-        piece = np.arange(int(count.sum())) - first
-        order = np.repeat(np.arange(rows.size), count)
-        remainder = rest[rows, periods_of][order]
-        is_rest = (count[order] > 1) & (piece == count[order] - 1) & (remainder > 0)
-        quantity = np.where(
-            count[order] > 1, np.where(is_rest, remainder, largest[rows[order]]), receipts[rows, periods_of][order]
+    capacity = int(np.count_nonzero(demand)) + items  # orders: about one per period with a requirement at most
+    while True:
+        order_item = np.empty(capacity, dtype=np.int64)
+        order_period = np.empty(capacity, dtype=np.int64)
+        order_quantity = np.empty(capacity)
+        made = _size_items(
+            demand,
+            kind.astype(np.int64),
+            lot.astype(float),
+            cover.astype(np.int64),
+            setup.astype(float),
+            holding.astype(float),
+            floor.astype(float),
+            multiple.astype(float),
+            largest.astype(float),
+            receipts,
+            order_item,
+            order_period,
+            order_quantity,
         )
-        return BatchLots(receipts, rows[order], periods_of[order], quantity)
-    return BatchLots(receipts, rows, periods_of, receipts[rows, periods_of])
+        if made >= 0:
+            return BatchLots(receipts, order_item[:made], order_period[:made], order_quantity[:made])
+        capacity *= 2  # many max_lot splits: room for more orders, and again
+        receipts[:] = 0.0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -379,10 +377,13 @@ def _size_items(
     multiple: np.ndarray,
     largest: np.ndarray,
     receipts: np.ndarray,
-    pieces: np.ndarray,
-    rest: np.ndarray,
-) -> None:
-    """``lot_size`` for each row, its floating-point operations in its order (receipts, splits written in place).
+    order_item: np.ndarray,
+    order_period: np.ndarray,
+    order_quantity: np.ndarray,
+) -> int:
+    """``lot_size`` for each row, its floating-point operations in its order: receipts and orders written in place.
+
+    Returns the number of orders, or -1 when they do not fit in the order arrays.
 
     Per item: the net requirements recomputed from their running sum as ``lot_size`` does, the requirements
     after each period summed from the end, then one pass over the periods ordering whenever carried stock does
@@ -393,6 +394,7 @@ def _size_items(
     net = np.empty(n)
     after = np.zeros(n + 1)
     last_ww = np.empty(n, dtype=np.int64)
+    made, capacity = 0, order_item.size
     for i in range(items):
         cumulative, before = 0.0, 0.0
         for t in range(n):
@@ -426,25 +428,31 @@ def _size_items(
             elif rule == _WAGNER_WHITIN and stock <= tolerance and last_ww[t] >= 0:
                 wanted = net[t] + (after[t + 1] - after[last_ww[t] + 1])
             if wanted > tolerance:
+                pieces, size, last_piece = 1, wanted, 0.0
                 if not identity:
                     total = _round_up_one(max(wanted, floor[i]), multiple[i])
                     size = largest[i]
                     if total <= size * (1 + _RELATIVE_TOLERANCE):
-                        wanted = total
-                    else:
-                        full = math.floor(total / size + _RELATIVE_TOLERANCE)
-                        remainder = total - full * size
+                        wanted, size = total, total
+                    else:  # max_lot: the largest order repeated, then what remains
+                        pieces = math.floor(total / size + _RELATIVE_TOLERANCE)
+                        remainder = total - pieces * size
                         summed = 0.0
-                        for _ in range(full):
+                        for _ in range(pieces):
                             summed += size
-                        count = full
                         if remainder > size * _RELATIVE_TOLERANCE:
                             last_piece = _round_up_one(max(remainder, floor[i]), multiple[i])
                             summed += last_piece
-                            rest[i, t] = last_piece
-                            count += 1
-                        pieces[i, t] = count
                         wanted = summed
+                if made + pieces + 1 > capacity:
+                    return -1
+                for _ in range(pieces):
+                    order_item[made], order_period[made], order_quantity[made] = i, t, size
+                    made += 1
+                if last_piece > 0:
+                    order_item[made], order_period[made], order_quantity[made] = i, t, last_piece
+                    made += 1
                 receipts[i, t] = wanted
                 stock += wanted
             stock = max(stock - requirement, 0.0)
+    return made

@@ -57,9 +57,8 @@ def uncovered_requirements(
         >>> uncovered_requirements(np.array([[60.0, 60, 30]]), np.zeros((1, 3)), np.array([100.0]), np.zeros(1))
         array([[ 0., 20., 30.]])
     """
-    scale = np.maximum(1.0, np.abs(gross).sum(axis=1) + np.abs(on_hand) + np.abs(safety_stock))
     net = np.empty_like(gross, dtype=float)
-    _uncovered(_floats(gross), _floats(scheduled), _floats(on_hand), _floats(safety_stock), scale, net)
+    _uncovered(_floats(gross), _floats(scheduled), _floats(on_hand), _floats(safety_stock), net)
     return net
 
 
@@ -69,15 +68,14 @@ def _uncovered(
     scheduled: np.ndarray,
     on_hand: np.ndarray,
     safety_stock: np.ndarray,
-    scale: np.ndarray,
     net: np.ndarray,
 ) -> None:
     """Item by item: the running shortfall of on hand + scheduled receipts - gross below safety stock, its
-    running maximum, and the per-bucket growth of that maximum (zero within ``1e-9 x scale``)."""
+    running maximum, and the per-bucket growth of that maximum (zero within ``1e-9 x`` the item's scale)."""
     items, size = gross.shape
     for i in range(items):
         running, needed = 0.0, 0.0
-        tolerance = _RELATIVE_TOLERANCE * scale[i]
+        tolerance = _RELATIVE_TOLERANCE * _scale(gross[i], on_hand[i], safety_stock[i])
         start = on_hand[i] - safety_stock[i]
         for t in range(size):
             running += scheduled[i, t] - gross[i, t]
@@ -109,7 +107,6 @@ def mrp_record(
         >>> rec.projected_on_hand.tolist(), rec.net_requirements.tolist()
         ([[40.0, 0.0, 0.0]], [[0.0, 20.0, 30.0]])
     """
-    scale = np.maximum(1.0, np.abs(gross).sum(axis=1) + np.abs(on_hand) + np.abs(safety_stock))
     projected, net = np.empty_like(gross, dtype=float), np.empty_like(gross, dtype=float)
     _record(
         _floats(gross),
@@ -117,7 +114,6 @@ def mrp_record(
         _floats(planned_receipts),
         _floats(on_hand),
         _floats(safety_stock),
-        scale,
         projected,
         net,
     )
@@ -136,17 +132,16 @@ def _record(
     receipts: np.ndarray,
     on_hand: np.ndarray,
     safety: np.ndarray,
-    scale: np.ndarray,
     projected: np.ndarray,
     net: np.ndarray,
 ) -> None:
     """Item by item, bucket by bucket: projected on hand = the running sum of scheduled + planned receipts -
     gross, plus on hand; net = what the stock before the bucket and its scheduled receipts leave uncovered of
-    gross + safety stock; both zero within ``1e-9 x scale``."""
+    gross + safety stock; both zero within ``1e-9 x`` the item's scale (:func:`_scale`)."""
     items, size = gross.shape
     for i in range(items):
         running, before = 0.0, on_hand[i]
-        tolerance = _RELATIVE_TOLERANCE * scale[i]
+        tolerance = _RELATIVE_TOLERANCE * _scale(gross[i], on_hand[i], safety[i])
         for t in range(size):
             running += scheduled[i, t] + receipts[i, t] - gross[i, t]
             balance = running + on_hand[i]
@@ -154,3 +149,12 @@ def _record(
             net[i, t] = 0.0 if needed <= tolerance else needed
             projected[i, t] = 0.0 if abs(balance) <= tolerance else balance
             before = balance
+
+
+@numba.njit(cache=True, nogil=True)
+def _scale(gross: np.ndarray, on_hand: float, safety_stock: float) -> float:
+    """An item's quantity scale for the tolerance: ``max(1, sum |gross| + |on hand| + |safety stock|)``."""
+    total = 0.0
+    for value in gross:
+        total += abs(value)
+    return max(1.0, total + abs(on_hand) + abs(safety_stock))

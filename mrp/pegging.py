@@ -23,6 +23,7 @@ time, so the working arrays stay a few hundred MB whatever the plan's size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -30,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from mrp.bom import edge_validity, index_edges, normalize_bom
-from mrp.engine import MrpPlan
+from mrp.engine import MrpPlan, positions
 from mrp.horizon import Horizon
 
 PEG_COLUMNS: tuple[str, ...] = (
@@ -266,11 +267,16 @@ def _supply_lines(plan: MrpPlan, size: int) -> _Lines:
     return lines.take(np.argsort(sort_key, kind="stable"))
 
 
-def _demand_lines(plan: MrpPlan, supplies: _Lines, bom_edges: pl.DataFrame, horizon: Horizon) -> _Lines:
+def _demand_lines(
+    plan: MrpPlan, supplies: _Lines, bom_edges: pl.DataFrame, horizon: Horizon
+) -> list[tuple[int, int, _Lines]]:
     """Independent demand and each parent supply's dependent demand, by item, bucket, independent first, key.
 
     The expansion of BOM lines x parent supplies is tens of millions of rows at 100k items: it is written in
-    place, item by item, in compiled code (:func:`_fill_demands`).
+    place, item by item, in compiled code (:func:`_fill_demands`), the items in two halves on two threads.
+
+    Returns:
+        Per half: its first and end item, and its items' demand lines.
     """
     skus = plan.items["sku"]
     bom = normalize_bom(bom_edges)
@@ -287,38 +293,53 @@ def _demand_lines(plan: MrpPlan, supplies: _Lines, bom_edges: pl.DataFrame, hori
     first_independent = np.searchsorted(rows, np.arange(items + 1))
     expanded = np.diff(first_supply)[parent]  # per BOM line: its parent's supplies
     per_item = np.bincount(component, weights=expanded, minlength=items).astype(np.int64)
-    demands = _Lines.empty(rows.size + int(per_item.sum()), supplies.key.dtype.type)
-    filled = _fill_demands(
-        by_component,
-        first_line,
-        parent,
-        bom["qty_per"].to_numpy(),
-        bom["scrap_rate"].to_numpy(),
-        valid,
-        by_item,
-        first_supply,
-        supplies.item,
-        supplies.release,
-        supplies.key.astype(np.int64),
-        supplies.quantity,
-        first_independent,
-        buckets,
-        independent[rows, buckets],
-        int(per_item.max(initial=0)),
-        int(supplies.key.max(initial=0)) + 1,
-        demands.item,
-        demands.kind,
-        demands.bucket,
-        demands.key,
-        demands.parent,
-        demands.release,
-        demands.quantity,
-    )
-    return demands.view(slice(0, filled))
+    lines = per_item + np.diff(first_independent)  # at most, per item
+    middle = int(np.searchsorted(np.cumsum(lines), lines.sum() / 2))
+    halves = [(0, min(middle, items)), (min(middle, items), items)]
+    key_type = supplies.key.dtype.type
+    keys = supplies.key.astype(np.int64)
+
+    def fill(first: int, end: int) -> tuple[int, int, _Lines]:
+        demands = _Lines.empty(int(lines[first:end].sum()), key_type)
+        filled = _fill_demands(
+            first,
+            end,
+            by_component,
+            first_line,
+            parent,
+            bom["qty_per"].to_numpy(),
+            bom["scrap_rate"].to_numpy(),
+            valid,
+            by_item,
+            first_supply,
+            supplies.item,
+            supplies.release,
+            keys,
+            supplies.quantity,
+            first_independent,
+            buckets,
+            quantities,
+            int(per_item.max(initial=0)),
+            int(supplies.key.max(initial=0)) + 1,
+            demands.item,
+            demands.kind,
+            demands.bucket,
+            demands.key,
+            demands.parent,
+            demands.release,
+            demands.quantity,
+        )
+        return first, end, demands.view(slice(0, filled))
+
+    quantities = independent[rows, buckets]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the kernel runs without the GIL
+        return list(pool.map(fill, *zip(*halves, strict=True)))
 
 
 @numba.njit(cache=True, nogil=True)
 def _fill_demands(
+    first_item: int,
+    end_item: int,
     by_component: np.ndarray,
     first_line: np.ndarray,
     parent: np.ndarray,
@@ -344,7 +365,7 @@ def _fill_demands(
     release_out: np.ndarray,
     quantity_out: np.ndarray,
 ) -> int:
-    """Write each item's demand lines; returns how many.
+    """Write the demand lines of items ``first_item`` to ``end_item - 1``; returns how many.
 
     Per item: every BOM line to it (by parent) times its parent's keyed supplies, where the line is valid in
     the supply's release bucket, at ``supply x qty_per / (1 - scrap)``; sorted by (release bucket, supply key),
@@ -358,7 +379,7 @@ def _fill_demands(
     widest = int(np.max(np.diff(first_line))) if first_line.size > 1 else 0
     head = np.empty(widest + 1, dtype=np.int64)  # per line of the item: where its run starts, then its next entry
     filled = 0
-    for item in range(first_line.size - 1):
+    for item in range(first_item, end_item):
         count, runs, in_order = 0, first_line[item + 1] - first_line[item], True
         for r in range(runs):
             line = by_component[first_line[item] + r]
@@ -412,35 +433,48 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def _allocate_lines(skus: pl.Series, supplies: _Lines, demands: _Lines) -> pl.DataFrame:
+def _allocate_lines(skus: pl.Series, supplies: _Lines, parts: list[tuple[int, int, _Lines]]) -> pl.DataFrame:
     """FIFO per item: cut both cumulative quantity lines at every end and match the pieces (:func:`_cut`).
 
     Items are taken in chunks, each chunk's pegs made into a frame at once: the working arrays stay small and are
     reused, where arrays of tens of millions of rows would each cost fresh memory (the frame has one chunk per
-    item chunk).
+    item chunk). Two chunks are worked at a time: the cut runs without the GIL, and numpy and polars release it.
     """
     supply_bounds = np.searchsorted(supplies.item, np.arange(skus.len() + 1))
-    demand_bounds = np.searchsorted(demands.item, np.arange(skus.len() + 1))
-    points = np.diff(supply_bounds) + np.diff(demand_bounds)
-    chunk_ends = np.searchsorted(
-        np.cumsum(points), np.arange(1, points.sum() // _POINTS_PER_CHUNK + 2) * _POINTS_PER_CHUNK
-    )
-    if not demands.item.size:  # nothing but stock: one blank demand row to point at
-        demands = _Lines.empty(1, supplies.key.dtype.type)
-        demands.put(slice(None), 2, item=0, bucket=0, quantity=0.0)
     labels = _Labels.of(skus)
-    frames = []
-    low = 0
-    for high in np.unique(np.minimum(chunk_ends + 1, skus.len())):
+    tasks = []
+    for first, end, demands in parts:
+        demand_bounds = np.searchsorted(demands.item, np.arange(skus.len() + 1))
+        points = np.diff(supply_bounds[first : end + 1]) + np.diff(demand_bounds[first : end + 1])
+        ends = first + np.searchsorted(
+            np.cumsum(points), np.arange(1, points.sum() // _POINTS_PER_CHUNK + 2) * _POINTS_PER_CHUNK
+        )
+        highs = np.unique(np.minimum(ends + 1, end))
+        highs = highs[highs > first]
+        if not demands.item.size:  # nothing but stock: one blank demand row to point at
+            demands = _Lines.empty(1, supplies.key.dtype.type)
+            demands.put(slice(None), 2, item=0, bucket=0, quantity=0.0)
+        lows = np.concatenate(([first], highs[:-1]))[: highs.size]
+        tasks += [(demands, demand_bounds, low, high) for low, high in zip(lows.tolist(), highs.tolist(), strict=True)]
+
+    def chunk(demands: _Lines, demand_bounds: np.ndarray, low: int, high: int) -> pl.DataFrame:
         s, d = slice(supply_bounds[low], supply_bounds[high]), slice(demand_bounds[low], demand_bounds[high])
         item, supply, demand, quantity = _cut(
             supplies.item[s], supplies.quantity[s], demands.item[d], demands.quantity[d]
         )
         supply += supply_bounds[low]
         demand[demand >= 0] += demand_bounds[low]
-        frames.append(_peg_frame(labels, supplies, demands, item, supply, demand, quantity))
-        low = high
-    return pl.concat(frames, rechunk=False)
+        return _peg_frame(labels, supplies, demands, item, supply, demand, quantity)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        frames = list(pool.map(chunk, *zip(*tasks, strict=True))) if tasks else []
+    return (
+        pl.concat(frames, rechunk=False)
+        if frames
+        else _peg_frame(
+            labels, supplies, _Lines.empty(1, supplies.key.dtype.type), *(np.zeros(0, _INDEX),) * 3, np.zeros(0)
+        )
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -483,22 +517,17 @@ def _peg_frame(
     independent = pl.Series(~dependent)
     return pl.DataFrame(
         [
-            labels.skus.gather(_positions(item)),
-            labels.supply_types.gather(_positions(supplies.kind[supply])),
+            labels.skus.gather(positions(item)),
+            labels.supply_types.gather(positions(supplies.kind[supply])),
             pl.Series("supply_bucket", supplies.bucket[supply], pl.Int32),
             pl.Series("supply_key", keyed, pl.Int64).set(pl.Series(keyed < 0), None),
-            labels.demand_types.gather(_positions(np.where(stock, 2, demands.kind[demand]))),
+            labels.demand_types.gather(positions(np.where(stock, 2, demands.kind[demand]))),
             pl.Series("demand_bucket", demands.bucket[demand], pl.Int32).set(pl.Series(stock), None),
-            labels.sku_enum.gather(_positions(np.maximum(demands.parent[demand], 0))).set(independent, None),
+            labels.sku_enum.gather(positions(np.maximum(demands.parent[demand], 0))).set(independent, None),
             pl.Series("parent_key", demands.key[demand], pl.Int64).set(independent, None),
             pl.Series("quantity", quantity),
         ]
     )
-
-
-def _positions(values: np.ndarray) -> pl.Series:
-    """Row numbers (>= 0) as a ``UInt32`` series: polars gathers with it several times faster than with numpy."""
-    return pl.Series(values.astype(np.uint32, copy=False))
 
 
 @numba.njit(cache=True, nogil=True)
