@@ -18,7 +18,7 @@ from rich.table import Table
 
 from fmrp.forecast_cli import bench_app, override_app, print_forecast_summary
 from fmrp.imap_cli import imap_app
-from fmrp.plan_cli import alerts_app, proposals_app, scenario_app
+from fmrp.plan_cli import alerts_app, plan_app, proposals_app, scenario_app
 from fmrp.settings import get_settings, project_root
 from fmrp.templates_cli import templates_app
 from fmrp.warehouse import (
@@ -33,6 +33,7 @@ from fmrp.warehouse import (
 app = typer.Typer(help="forecasting-mrp: ingestion, warehouse, forecasts and MRP on PostgreSQL.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostgreSQL (ignored when WAREHOUSE_URL is set).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(plan_app, name="plan", no_args_is_help=True)
 app.add_typer(proposals_app, name="proposals", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts", no_args_is_help=True)

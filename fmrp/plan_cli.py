@@ -1,7 +1,9 @@
-"""``fmrp proposals|scenario|alerts``: the buyer's and planner's commands on the stored weekly plan.
+"""``fmrp plan|proposals|scenario|alerts``: the planner's and buyer's commands on the stored plans.
 
 They call the same :mod:`mrp.runs` functions the dashboards call, against the warehouse of the settings. Every
-command takes ``--origin`` (the plan's origin week, a Monday); without it the newest stored plan is used.
+command takes ``--origin`` (the plan's origin, a Monday or the first of a month); without it the newest stored
+plan is used. Every command on a plan takes ``--freq W|M`` (default ``FMRP_FREQUENCY``): weekly and monthly plans
+of one origin are stored side by side, each with its proposals, alerts and scenario comparisons.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import polars as pl
 import psycopg
@@ -20,23 +22,36 @@ from rich.table import Table
 from fmrp.settings import get_settings
 from fmrp.warehouse import connect, warehouse_url
 
-proposals_app = typer.Typer(help="Purchase proposals of the weekly plan: list, approve, reject, export.")
+plan_app = typer.Typer(help="Plan an origin (weekly or monthly buckets) outside Dagster: load, plan, store.")
+proposals_app = typer.Typer(help="Purchase proposals of a stored plan: list, approve, reject, export.")
 scenario_app = typer.Typer(help="What-if scenarios stored by name: create, run against a plan, compare, list.")
-alerts_app = typer.Typer(help="Exceptions of the weekly plan: list, acknowledge.")
+alerts_app = typer.Typer(help="Exceptions of a stored plan: list, acknowledge.")
 console = Console()
 err_console = Console(stderr=True)
 
 OriginOption = Annotated[
-    str | None, typer.Option("--origin", help="Origin week of the plan (YYYY-MM-DD); default the newest plan.")
+    str | None,
+    typer.Option("--origin", help="Origin of the plan (YYYY-MM-DD: a Monday or a 1st); default the newest plan."),
 ]
 ByOption = Annotated[str, typer.Option("--by", help="Who decides (default: the login name).")]
+FreqOption = Annotated[
+    str | None, typer.Option("--freq", help="W (weekly buckets) or M (monthly); default FMRP_FREQUENCY.")
+]
 
 
 def _who() -> str:
     return getpass.getuser()
 
 
-def _origin(conn: psycopg.Connection, origin: str | None) -> dt.date:
+def _freq(freq: str | None) -> Literal["W", "M"]:
+    if freq is None:
+        return get_settings().freq
+    if freq not in ("W", "M"):
+        raise typer.BadParameter(f"--freq must be W or M, got {freq!r}")
+    return "M" if freq == "M" else "W"
+
+
+def _origin(conn: psycopg.Connection, origin: str | None, freq: Literal["W", "M"] = "W") -> dt.date:
     from mrp import store
 
     if origin:
@@ -45,9 +60,12 @@ def _origin(conn: psycopg.Connection, origin: str | None) -> dt.date:
         except ValueError as error:
             raise typer.BadParameter(f"--origin {origin!r} is not a date (YYYY-MM-DD)") from error
     store.ensure_schema(conn)
-    latest = store.latest_origin(conn)
+    latest = store.latest_origin(conn, freq)
     if latest is None:
-        err_console.print("no plan stored yet: run `fmrp demo` or the weekly_plan_job first")
+        err_console.print(
+            f"no {'monthly' if freq == 'M' else 'weekly'} plan stored yet: run"
+            f" {'the monthly_plan_job' if freq == 'M' else '`fmrp demo`, the weekly_plan_job'} or `fmrp plan run` first"
+        )
         raise typer.Exit(1)
     return latest
 
@@ -66,20 +84,68 @@ def _fail(error: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
+@plan_app.command("run")
+def plan_run(
+    origin: Annotated[
+        str | None,
+        typer.Option(help="Origin (YYYY-MM-DD: a Monday, or the first of a month); default the newest forecast."),
+    ] = None,
+    freq: FreqOption = None,
+) -> None:
+    """Plan an origin from its selected forecast and store it: MPS to alerts, as the weekly/monthly_plan_job does.
+
+    A past origin is planned with the positions and master data of its date (the day before its first bucket);
+    sources no history covers are read as they are today, and listed.
+    """
+    from mrp.bom import BomError
+    from mrp.engine import MrpInputError
+    from mrp.runs import PlanInputError, load_plan_inputs, plan_origin, store_plan
+
+    settings = get_settings()
+    buckets = _freq(freq)
+    with connect(warehouse_url(), autocommit=True) as conn:
+        if origin:
+            day = _origin(conn, origin, buckets)
+        else:
+            row = conn.execute(
+                "select max(origin) from forecasting.forecasts where freq = %s and is_selected", [buckets]
+            ).fetchone()
+            if row is None or row[0] is None:
+                err_console.print(f"no selected {buckets} forecast stored yet: forecast an origin first")
+                raise typer.Exit(1)
+            day = row[0]
+        try:
+            inputs = load_plan_inputs(conn, day, settings.horizon, freq=buckets)
+            result = plan_origin(inputs, firm_horizon=settings.firm_horizon, service_levels=settings.service_levels())
+        except (PlanInputError, MrpInputError, BomError) as error:
+            raise _fail(error) from error
+        written = store_plan(conn, result)
+    table = Table(title=f"Plan of origin {day} ({buckets}, as of {inputs.as_of}), schema planning")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in written.items():
+        table.add_row(f"planning.{name}", f"{rows:,}")
+    console.print(table)
+    if inputs.history_gaps:
+        err_console.print(f"read as they are today (no history on {inputs.as_of}): {', '.join(inputs.history_gaps)}")
+
+
 @proposals_app.command("list")
 def proposals_list(
     origin: OriginOption = None,
     status: Annotated[str | None, typer.Option(help="proposed, approved or rejected.")] = None,
     supplier: Annotated[str | None, typer.Option(help="Only this supplier code.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown.")] = 50,
+    freq: FreqOption = None,
 ) -> None:
     """The plan's purchase proposals by supplier, urgent ones first, with their status."""
     from mrp.purchasing import supplier_summary
     from mrp.runs import read_proposals
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
-        proposals = read_proposals(conn, week, status=status)
+        week = _origin(conn, origin, buckets)
+        proposals = read_proposals(conn, week, status=status, freq=buckets)
     if supplier:
         proposals = proposals.filter(pl.col("supplier_code") == supplier)
     if proposals.height:
@@ -107,15 +173,17 @@ def proposals_approve(
     proposal_ids: Annotated[list[int], typer.Argument(help="proposal_id values from `fmrp proposals list`.")],
     origin: OriginOption = None,
     by: ByOption = "",
+    freq: FreqOption = None,
 ) -> None:
     """Approve proposals (who and when are recorded; the decision survives a rerun of the plan)."""
     from mrp.purchasing import ProposalDecisionError
     from mrp.runs import approve_proposals
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
+        week = _origin(conn, origin, buckets)
         try:
-            decided = approve_proposals(conn, week, proposal_ids, by or _who())
+            decided = approve_proposals(conn, week, proposal_ids, by or _who(), freq=buckets)
         except ProposalDecisionError as error:
             raise _fail(error) from error
     console.print(f"approved {decided.height} proposal(s) of the plan of {week}")
@@ -127,15 +195,17 @@ def proposals_reject(
     reason: Annotated[str, typer.Option(help="Why (required).")],
     origin: OriginOption = None,
     by: ByOption = "",
+    freq: FreqOption = None,
 ) -> None:
     """Reject proposals with a reason."""
     from mrp.purchasing import ProposalDecisionError
     from mrp.runs import reject_proposals
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
+        week = _origin(conn, origin, buckets)
         try:
-            decided = reject_proposals(conn, week, proposal_ids, by or _who(), reason)
+            decided = reject_proposals(conn, week, proposal_ids, by or _who(), reason, freq=buckets)
         except ProposalDecisionError as error:
             raise _fail(error) from error
     console.print(f"rejected {decided.height} proposal(s) of the plan of {week}")
@@ -147,6 +217,7 @@ def proposals_export(
     file_format: Annotated[str, typer.Option("--format", help="csv (';' and decimal comma) or xlsx.")] = "csv",
     origin: OriginOption = None,
     all_proposals: Annotated[bool, typer.Option("--all", help="Export every proposal, not only approved.")] = False,
+    freq: FreqOption = None,
 ) -> None:
     """Export approved proposals for the ERP (CSV or XLSX)."""
     from mrp.purchasing import PurchasingInputError
@@ -155,10 +226,11 @@ def proposals_export(
     if file_format not in ("csv", "xlsx"):
         raise typer.BadParameter(f"--format must be csv or xlsx, got {file_format!r}")
     target = out if out.suffix.lower() == f".{file_format}" else out.with_suffix(f".{file_format}")
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
+        week = _origin(conn, origin, buckets)
         try:
-            written = export_origin_proposals(conn, week, target, only_approved=not all_proposals)
+            written = export_origin_proposals(conn, week, target, only_approved=not all_proposals, freq=buckets)
         except PurchasingInputError as error:
             raise _fail(error) from error
     console.print(f"{written} proposal(s) of the plan of {week} written to {target}")
@@ -226,6 +298,7 @@ def scenario_list() -> None:
 def scenario_run(
     name: Annotated[str, typer.Argument(help="A stored scenario.")],
     origin: OriginOption = None,
+    freq: FreqOption = None,
 ) -> None:
     """Re-plan an origin under the scenario, compare with the base plan and store the comparison."""
     from mrp.bom import BomError
@@ -233,8 +306,9 @@ def scenario_run(
     from mrp.runs import DecisionError, PlanInputError, run_stored_scenario
 
     settings = get_settings()
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
+        week = _origin(conn, origin, buckets)
         try:
             _, totals = run_stored_scenario(
                 conn,
@@ -243,6 +317,7 @@ def scenario_run(
                 horizon=settings.horizon,
                 firm_horizon=settings.firm_horizon,
                 service_levels=settings.service_levels(),
+                freq=buckets,
             )
         except (DecisionError, PlanInputError, MrpInputError, BomError) as error:
             raise _fail(error) from error
@@ -254,13 +329,15 @@ def scenario_compare(
     name: Annotated[str, typer.Argument(help="A stored scenario that was run.")],
     origin: OriginOption = None,
     limit: Annotated[int, typer.Option(help="Items shown (largest value change first).")] = 20,
+    freq: FreqOption = None,
 ) -> None:
     """Show a stored comparison: totals, then the items that change most."""
     from mrp.runs import read_scenario_result
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
-        per_item, totals = read_scenario_result(conn, name, week)
+        week = _origin(conn, origin, buckets)
+        per_item, totals = read_scenario_result(conn, name, week, freq=buckets)
     if totals.is_empty():
         err_console.print(f"scenario {name!r} was not run for the plan of {week}: `fmrp scenario run {name}`")
         raise typer.Exit(1)
@@ -279,13 +356,15 @@ def alerts_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only alerts not acknowledged.")] = False,
     severity: Annotated[str | None, typer.Option(help="critical, warning or info.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown.")] = 50,
+    freq: FreqOption = None,
 ) -> None:
     """The plan's alerts, the most severe first."""
     from mrp.runs import read_alerts
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
-        alerts = read_alerts(conn, week, open_only=open_only)
+        week = _origin(conn, origin, buckets)
+        alerts = read_alerts(conn, week, open_only=open_only, freq=buckets)
     if severity:
         alerts = alerts.filter(pl.col("severity") == severity)
     _show(alerts.select("alert_key", "severity", "message", "acknowledged_by"), f"Alerts, plan of {week}", limit)
@@ -296,15 +375,17 @@ def alerts_ack(
     alert_keys: Annotated[list[str], typer.Argument(help="alert_key values from `fmrp alerts list`.")],
     origin: OriginOption = None,
     by: ByOption = "",
+    freq: FreqOption = None,
 ) -> None:
     """Acknowledge alerts; the acknowledgement holds for the same alert in later plans."""
     from mrp.alerts import AlertInputError
     from mrp.runs import acknowledge_alerts
 
+    buckets = _freq(freq)
     with connect(warehouse_url(), autocommit=True) as conn:
-        week = _origin(conn, origin)
+        week = _origin(conn, origin, buckets)
         try:
-            count = acknowledge_alerts(conn, week, alert_keys, by or _who())
+            count = acknowledge_alerts(conn, week, alert_keys, by or _who(), freq=buckets)
         except AlertInputError as error:
             raise _fail(error) from error
     console.print(f"acknowledged {count} alert(s)")

@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     model_store: str | None = Field(default=None, description="Model artifacts: a directory or s3:// URL.")
     dagster_home: Path | None = Field(default=None, description="DAGSTER_HOME; default data_dir/dagster.")
 
-    frequency: Literal["week", "month"] = "week"
+    frequency: Literal["week", "month"] = Field(
+        default="week",
+        description="Default bucket of the `fmrp plan` commands; `month` also turns monthly_plan_schedule on.",
+    )
     horizon: int = Field(default=13, ge=1, le=104, description="Planning/forecast horizon in buckets.")
     firm_horizon: int = Field(default=2, ge=0, description="Buckets in which firm orders replace forecast.")
     service_level_a: float = Field(default=0.97, gt=0, lt=1)
@@ -80,8 +83,12 @@ class Settings(BaseSettings):
         default="Fechamento,Relatório diário", description="Comma-separated subject filters (any one, accents ignored)."
     )
     imap_max_attachment_mb: float = Field(default=25.0, gt=0, description="Attachments above this are rejected.")
-    imap_timeout_seconds: float = Field(default=30.0, gt=0)
+    imap_timeout_seconds: float = Field(default=30.0, gt=0, description="Read timeout: wait for each IMAP response.")
+    imap_connect_timeout_seconds: float = Field(default=10.0, gt=0, description="Wait for the IMAP connection.")
     imap_poll_seconds: int = Field(default=60, ge=5, description="Minimum interval of the email sensor.")
+    imap_max_per_tick: int = Field(
+        default=50, ge=1, description="Emails the sensor fetches per tick; a bigger backlog takes several ticks."
+    )
 
     # ERP exports over SFTP (IN-3); unset host = no SFTP: erp_sftp_sensor stays off
     sftp_host: str | None = Field(default=None, description="SFTP server the ERP drops its exports on.")
@@ -124,6 +131,10 @@ class Settings(BaseSettings):
     # bad input (IN-8): a file with more bad rows than this share is rejected whole, else its bad rows are quarantined
     reject_threshold_pct: float = Field(
         default=5.0, ge=0, le=100, description="Reject a file when more than this % of its rows are bad."
+    )
+    # password-protected workbooks: none of these opens it (or none is set) = the file is rejected with that reason
+    xlsx_passwords: list[SecretStr] = Field(
+        default_factory=list, description='JSON list of passwords tried in order on a protected .xlsx: ["s3nha"].'
     )
 
     # upload folder (IN-5)
@@ -171,6 +182,15 @@ class Settings(BaseSettings):
     def model_store_uri(self) -> str:
         return self.model_store or str(self.data_dir / "models")
 
+    @property
+    def freq(self) -> Literal["W", "M"]:
+        """The bucket frequency as the forecasting and planning tables spell it: ``"W"`` or ``"M"``."""
+        return "M" if self.frequency == "month" else "W"
+
+    def workbook_passwords(self) -> tuple[str, ...]:
+        """``FMRP_XLSX_PASSWORDS`` in clear, for the readers to try on a password-protected workbook."""
+        return tuple(password.get_secret_value() for password in self.xlsx_passwords)
+
     def service_levels(self) -> dict[str, float]:
         return {"A": self.service_level_a, "B": self.service_level_b, "C": self.service_level_c}
 
@@ -195,6 +215,7 @@ class Settings(BaseSettings):
             subjects=tuple(s.strip() for s in self.imap_subjects.split(",") if s.strip()),
             max_attachment_bytes=int(self.imap_max_attachment_mb * MB),
             timeout=self.imap_timeout_seconds,
+            connect_timeout=self.imap_connect_timeout_seconds,
         )
 
 

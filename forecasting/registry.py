@@ -239,9 +239,11 @@ class Registry:
         stored = self.version(model_type, version)
         return stored, decision
 
-    def champion(self, model_type: str) -> ModelVersion | None:
-        """The current champion of a type, if any."""
-        return self._one("model_type = %s and status = 'champion'", (model_type,))
+    def champion(self, model_type: str, freq: str | None = None) -> ModelVersion | None:
+        """The current champion of a type, if any (with ``freq``: only if it was trained at that frequency)."""
+        if freq is None:
+            return self._one("model_type = %s and status = 'champion'", (model_type,))
+        return self._one("model_type = %s and status = 'champion' and freq = %s", (model_type, freq))
 
     def version(self, model_type: str, version: int) -> ModelVersion:
         """One version.

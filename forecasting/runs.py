@@ -1,4 +1,4 @@
-"""One forecast origin end to end: what the weekly Dagster assets call (one function each).
+"""One forecast origin end to end: what the weekly and monthly Dagster assets call (one function each).
 
 - :func:`load_demand` reads the demand mart (weekly or monthly) into ``unique_id, ds, y, revenue, price``.
 - :func:`classify_skus` classifies every SKU at the origin and chooses its model (FC-1, FC-2; a planner's

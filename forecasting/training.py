@@ -73,13 +73,20 @@ def _loader(model_type: str) -> Any:
 
 
 def trained_models(
-    conn: psycopg.Connection, store: ModelStore, log: logging.Logger | Any | None = None
+    conn: psycopg.Connection,
+    store: ModelStore,
+    log: logging.Logger | Any | None = None,
+    *,
+    freq: Freq | None = None,
 ) -> dict[str, Forecaster]:
-    """The champion of every trained type, loaded from the model store (types without a champion are absent)."""
+    """The champion of every trained type, loaded from the model store (types without a champion are absent).
+
+    With ``freq``, only champions trained at that frequency: a TFT trained on weeks cannot forecast months.
+    """
     registry = Registry(conn, store)
     loaded: dict[str, Forecaster] = {}
     for model_type in TRAINED_TYPES:
-        champion = registry.champion(model_type)
+        champion = registry.champion(model_type, freq)
         if champion is None or not champion.artifact_uri:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -90,12 +97,12 @@ def trained_models(
     return loaded
 
 
-def available_models(conn: psycopg.Connection, store: ModelStore) -> frozenset[str]:
-    """Models the selection matrix may choose now: everything fitted on the fly, trained types with a champion,
-    and the ensemble (whose members :func:`ensemble_weights` picks)."""
+def available_models(conn: psycopg.Connection, store: ModelStore, *, freq: Freq | None = None) -> frozenset[str]:
+    """Models the selection matrix may choose now: everything fitted on the fly, trained types with a champion
+    (trained at ``freq`` when given), and the ensemble (whose members :func:`ensemble_weights` picks)."""
     registry = Registry(conn, store)
     on_the_fly = set(MODEL_FACTORIES) - set(TRAINED_TYPES)
-    champions = {t for t in TRAINED_TYPES if registry.champion(t) is not None}
+    champions = {t for t in TRAINED_TYPES if registry.champion(t, freq) is not None}
     return frozenset(on_the_fly | champions | {ENSEMBLE})
 
 
@@ -187,7 +194,7 @@ def track_drift(
                 "auto", origin, freq, PROMOTION_METRIC, float(row[0]), current["auto"]
             )
     for model_type in TRAINED_TYPES:
-        champion = registry.champion(model_type)
+        champion = registry.champion(model_type, freq)
         if champion and champion.metric_value is not None and model_type in current:
             statuses[model_type] = registry.record_drift(
                 model_type, origin, freq, PROMOTION_METRIC, float(champion.metric_value), current[model_type]

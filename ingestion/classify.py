@@ -2,8 +2,8 @@
 template reads it, from its headers and first lines.
 
 Reports exported by hand often carry a title or a blank line above the header ("Relatório de Vendas - 03/01/2024").
-The header line is the one, among the first ``SCAN_LINES``, whose cells best fit a template (Jaccard on normalised
-headers, templates covering every required field first).
+The header line is the one, among the first ``HEADER_SCAN_ROWS`` (of a text file, a sheet or a PDF's table), whose
+cells best fit a template (Jaccard on normalised headers, templates covering every required field first).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ingestion.readers import SourceFileError, decode_text, read_table, sniff_delimiter
+from ingestion.readers import SourceFileError, head_rows
 from ingestion.templates import Suggestion, Template, suggest
-
-SCAN_LINES = 10
 
 
 class UnclassifiedReportError(SourceFileError):
@@ -34,22 +32,17 @@ class Classification:
 
 
 def _header_candidates(content: bytes, file_name: str) -> list[tuple[int, list[str]]]:
-    """(line number, cells) of the lines a header may be on: the first line of a workbook, the first few of a text."""
-    if not file_name.lower().endswith((".csv", ".txt", ".tsv")):
-        return [(0, [str(c) for c in read_table(content, file_name).frame.columns])]
-    text = decode_text(content, file_name) if content else ""
-    if not text.strip():
+    """(row number, cells) of the non-blank rows among the first ones: where the header may be."""
+    if not content.strip():
         raise UnclassifiedReportError(file_name, "the file is empty")
-    lines = text.splitlines()[:SCAN_LINES]
-    delimiter = sniff_delimiter(max(lines, key=lambda line: sum(line.count(s) for s in ";\t,|")))
-    return [(i, [c.strip().strip('"') for c in line.split(delimiter)]) for i, line in enumerate(lines) if line.strip()]
+    return [(i, cells) for i, cells in enumerate(head_rows(content, file_name)) if any(cells)]
 
 
 def classify_report(content: bytes, file_name: str, templates: Iterable[Template]) -> Classification:
     """The entity and template of a file, from the header line that fits a template best.
 
     Raises:
-        UnclassifiedReportError: no line of the first ``SCAN_LINES`` shares a header with any template.
+        UnclassifiedReportError: no row of the first ``HEADER_SCAN_ROWS`` shares a header with any template.
         SourceFileError: the file cannot be read.
     """
     templates = list(templates)
@@ -65,5 +58,5 @@ def classify_report(content: bytes, file_name: str, templates: Iterable[Template
     return Classification(top.template.entity, top.template.name, top.score, top.complete, line, tuple(ranked[:5]))
 
 
-def _key(suggestion: Suggestion) -> tuple[bool, float]:
-    return suggestion.complete, suggestion.score
+def _key(suggestion: Suggestion) -> tuple[bool, int, float]:
+    return suggestion.complete, suggestion.matched, suggestion.score

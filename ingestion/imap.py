@@ -12,6 +12,11 @@ uses the server's MOVE (RFC 6851), and without it COPY plus a keyword on the ori
 
 Every server operation is retried with exponential backoff after a dropped connection (server restart, network
 hiccup): the client reconnects, logs in, selects the folder again and repeats the operation, which is idempotent.
+
+A caller with a time budget (a Dagster sensor's tick ends after 60 s) bounds the work: the connect and read
+timeouts bound each attempt, a ``deadline`` stops retrying when another attempt might not end before it, and a
+``limit`` on a poll takes at most that many messages, the cursor stopping after the last one taken (the rest wait
+for the next poll, none skipped).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import psycopg
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 
 from ingestion.landing import LandingResult, land_email
@@ -100,7 +105,8 @@ class ImapConfig:
         senders: From filters, each a full address or ``@domain``; empty accepts any sender.
         subjects: the subject must contain one of these (case and accents ignored); empty accepts any subject.
         max_attachment_bytes: attachments above this are rejected (IN-8: 25 MB).
-        timeout: socket timeout in seconds for connecting and for each response.
+        timeout: read timeout: seconds to wait for each response of the server.
+        connect_timeout: seconds to wait for the connection (TCP and TLS handshake).
         attempts: tries per operation before giving up with ``ImapUnavailableError``.
         backoff: seconds before the first retry; doubled before each next one.
     """
@@ -119,6 +125,7 @@ class ImapConfig:
     subjects: tuple[str, ...] = DEFAULT_SUBJECTS
     max_attachment_bytes: int = 25 * MB
     timeout: float = 30.0
+    connect_timeout: float = 10.0
     attempts: int = 4
     backoff: float = 1.0
 
@@ -136,6 +143,8 @@ class ImapConfig:
             problems.append(f"port {self.port} is not a TCP port")
         if self.attempts < 1 or self.backoff < 0 or self.max_attachment_bytes < 1:
             problems.append("attempts must be >= 1, backoff >= 0 and the attachment cap > 0")
+        if not (self.timeout > 0 and self.connect_timeout > 0):
+            problems.append("the read and connect timeouts must be > 0")
         if len({self.mailbox, self.processed_folder, self.quarantine_folder}) < 3:
             problems.append("the mailbox, processed and quarantine folders must be three different folders")
         if self.ca_file and not Path(self.ca_file).is_file():
@@ -199,6 +208,7 @@ class Poll:
     cursor: ImapCursor
     rescanned: bool  # the stored cursor's UIDVALIDITY no longer held: the whole mailbox was read again
     ignored: int  # new messages that did not pass the filters or were already processed
+    more: bool = False  # the limit was reached: messages after the cursor wait for the next poll
 
 
 @dataclass(frozen=True)
@@ -279,11 +289,14 @@ def _keywords(flags: Sequence[bytes]) -> set[str]:
 class ImapMailbox:
     """A connection to the cash-closing mailbox that reconnects and retries after a dropped connection.
 
-    Use as a context manager; the connection opens on first use.
+    Use as a context manager; the connection opens on first use. ``deadline`` (a ``time.monotonic()`` value) is
+    when the caller must be done: a failed operation is not tried again when the backoff plus another attempt (its
+    connect and read timeouts) would end after it.
     """
 
-    def __init__(self, config: ImapConfig) -> None:
+    def __init__(self, config: ImapConfig, *, deadline: float | None = None) -> None:
         self.config = config
+        self.deadline = deadline
         self.reconnects = 0
         self._client: IMAPClient | None = None
         self._selected: str | None = None
@@ -309,7 +322,11 @@ class ImapMailbox:
         cfg = self.config
         context = ssl.create_default_context(cafile=cfg.ca_file) if cfg.security != "none" else None
         client = IMAPClient(
-            cfg.host, port=cfg.effective_port, ssl=cfg.security == "tls", ssl_context=context, timeout=cfg.timeout
+            cfg.host,
+            port=cfg.effective_port,
+            ssl=cfg.security == "tls",
+            ssl_context=context,
+            timeout=SocketTimeout(connect=cfg.connect_timeout, read=cfg.timeout),
         )
         try:
             if cfg.security == "starttls":
@@ -347,15 +364,24 @@ class ImapMailbox:
                 ) from err
             except _TRANSIENT as err:
                 self._drop()
-                if attempt == self.config.attempts:
+                late = not self._time_for_retry(delay)
+                if attempt == self.config.attempts or late:
+                    cut = " (no time left for another before the deadline)" if late else ""
                     raise ImapUnavailableError(
-                        f"{self.config.describe()}: {what} failed after {attempt} attempts: {err!r}"
+                        f"{self.config.describe()}: {what} failed after {attempt} attempts{cut}: {err!r}"
                     ) from err
                 log.warning("%s: %s failed (%r); retry %d in %.1f s", self.config.describe(), what, err, attempt, delay)
                 self.reconnects += 1
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _time_for_retry(self, delay: float) -> bool:
+        """Whether a retry after ``delay`` seconds ends before the deadline even if it runs into both timeouts."""
+        if self.deadline is None:
+            return True
+        worst = delay + self.config.connect_timeout + self.config.timeout
+        return time.monotonic() + worst <= self.deadline
 
     def _select(self, client: IMAPClient, folder: str) -> dict[bytes, Any]:
         try:
@@ -396,30 +422,42 @@ class ImapMailbox:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def poll(self, cursor: ImapCursor | None, *, chunk: int = 500) -> Poll:
+    def poll(self, cursor: ImapCursor | None, *, chunk: int = 500, limit: int | None = None) -> Poll:
         """The new messages after ``cursor`` that pass the filters, in UID order, and the cursor to store next.
 
         Messages already flagged ``$FmrpProcessed``/``$FmrpQuarantined`` (flag mode, or a server without MOVE)
-        are skipped. When ``cursor`` belongs to another UIDVALIDITY, the whole mailbox is read.
+        are skipped. When ``cursor`` belongs to another UIDVALIDITY, the whole mailbox is read. With ``limit``, at
+        most that many messages are returned and the cursor stops at the last of them (``Poll.more`` says whether
+        messages are left for the next poll).
         """
+        if limit is not None and limit < 1:
+            raise ValueError(f"a poll's limit must be >= 1, got {limit}")
         uidvalidity = self.uidvalidity()
         rescanned = cursor is not None and cursor.uidvalidity != uidvalidity
         start = cursor.last_uid + 1 if cursor is not None and not rescanned else 1
         # "UID n:*" also answers the highest message when that is below n: filter
         uids = sorted(u for u in self._in_mailbox("search", lambda c: c.search(["UID", f"{start}:*"])) if u >= start)
         found: list[MailSummary] = []
+        examined = 0
+        cap = len(uids) if limit is None else limit
         for i in range(0, len(uids), chunk):
+            if len(found) >= cap:
+                break
             part = uids[i : i + chunk]
             data = self._in_mailbox("fetch headers", _fetcher(part, [_HEADER_FIELDS, "RFC822.SIZE", "FLAGS"]))
             for uid in part:
+                if len(found) >= cap:
+                    break
+                examined += 1
                 item = data.get(uid)
                 if item is None or _keywords(item[b"FLAGS"]) & _DONE:  # expunged meanwhile, or done already
                     continue
                 message_id, subject, sender = _header_text(item[_HEADER_KEY])
                 if passes_filters(self.config, sender, subject):
                     found.append(MailSummary(uid, message_id, subject, sender, int(item[b"RFC822.SIZE"])))
-        cursor_after = ImapCursor(uidvalidity, max(uids, default=start - 1))
-        return Poll(uidvalidity, tuple(found), cursor_after, rescanned, len(uids) - len(found))
+        cursor_after = ImapCursor(uidvalidity, uids[examined - 1] if examined else start - 1)
+        more = examined < len(uids)
+        return Poll(uidvalidity, tuple(found), cursor_after, rescanned, examined - len(found), more)
 
     def fetch(self, uid: int) -> bytes | None:
         """The whole message (``BODY.PEEK[]``: ``\\Seen`` is left alone), or ``None`` when the UID is gone."""
@@ -532,12 +570,15 @@ def quarantine_note(message_id: str, subject: str, sender: str, reason: str) -> 
     return note.as_bytes(policy=policy.SMTP)
 
 
-def pending_emails(mailbox: ImapMailbox, cursor: ImapCursor | None) -> tuple[Poll, list[PendingEmail]]:
+def pending_emails(
+    mailbox: ImapMailbox, cursor: ImapCursor | None, *, limit: int | None = None
+) -> tuple[Poll, list[PendingEmail]]:
     """Poll after ``cursor`` and describe each new cash-closing email: business date and run key.
 
-    The whole message is fetched (the run key needs the attachments' sha256) but not landed.
+    The whole message is fetched (the run key needs the attachments' sha256) but not landed. With ``limit``, at
+    most that many emails are fetched; the poll's cursor stops after the last of them.
     """
-    poll = mailbox.poll(cursor)
+    poll = mailbox.poll(cursor, limit=limit)
     pending = []
     for uid, raw in mailbox.fetch_many([m.uid for m in poll.messages]):
         email = parse_email(raw, f"{mailbox.config.mailbox}/{uid}")
@@ -588,6 +629,7 @@ def land_message(
     *,
     source: str = "imap",
     reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
 ) -> Disposition:
     """Fetch one message, land its attachments into ``raw.sales``, then move it to processed or quarantine.
 
@@ -597,6 +639,7 @@ def land_message(
         ref: the message, as the sensor saw it.
         source: the lineage source recorded on the batches and rows (``source_ref`` is the Message-ID).
         reject_threshold_pct: an attachment with more bad rows than this share is rejected whole (IN-8).
+        passwords: tried on a password-protected workbook attachment.
 
     Returns:
         The landing results and what was done with the message: ``missing`` when it is no longer in the mailbox
@@ -613,6 +656,7 @@ def land_message(
             source=source,
             max_attachment_bytes=mailbox.config.max_attachment_bytes,
             reject_threshold_pct=reject_threshold_pct,
+            passwords=passwords,
         )
     )
     errors = _failures(conn, results)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,17 +30,16 @@ from ingestion.readers import (
     MAX_REPORTED_PROBLEMS,
     InvalidValueError,
     SourceFileError,
-    UnknownHeaderError,
     map_columns,
     problem_list,
     read_table,
 )
 from ingestion.schema import ENTITIES, ENTITY_BY_EXPORT, LINEAGE_COLUMNS, Entity, schema_ddl
-from ingestion.templates import Template, ensure_templates, load_templates
+from ingestion.templates import Template, ensure_templates, stored_templates
 from ingestion.validation import DEFAULT_REJECT_THRESHOLD_PCT, ValidatedRows, validate_rows
 
 Status = Literal["landed", "duplicate", "rejected"]
-_ERP_NAME = re.compile(r"^(?P<export>[a-z_]+?)_(?P<date>\d{8})\.(csv|xlsx|txt)$", re.IGNORECASE)
+_ERP_NAME = re.compile(r"^(?P<export>[a-z_]+?)_(?P<date>\d{8})\.(csv|xlsx|txt|pdf)$", re.IGNORECASE)
 
 
 class FileTooLargeError(SourceFileError):
@@ -98,6 +97,7 @@ def land_file(
     business_date: date | None,
     max_bytes: int | None = None,
     reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
 ) -> LandingResult:
     """Land one file's table into ``raw.<entity>`` (see the module docstring for the rules).
 
@@ -105,6 +105,7 @@ def land_file(
     ``ingestion.validation``) go to ``raw.rejected_rows`` with row, field, value, reason and the row as delivered;
     the good rows land, unless more than ``reject_threshold_pct`` % of the rows are bad: then the file is
     rejected whole (its bad rows still recorded). Either way batch, rows and rejects are one transaction.
+    ``passwords`` are tried on a password-protected workbook; one that none of them opens is rejected.
     """
     if not conn.autocommit:
         raise ValueError("landing needs an autocommit connection: each batch is its own transaction")
@@ -112,31 +113,77 @@ def land_file(
     known = _known_batch(conn, entity.name, business_date, digest)
     if known:
         return LandingResult(entity.name, file_name, "duplicate", known[0], 0, business_date)
-    outcome = _check_file(
+    outcome = check_file(
         content,
         file_name,
         entity,
-        received_at,
-        business_date,
-        max_bytes,
-        reject_threshold_pct,
-        lambda: _stored_templates(conn, entity),
+        received_at=received_at,
+        business_date=business_date,
+        templates=stored_templates(conn, entity.name),
+        max_bytes=max_bytes,
+        reject_threshold_pct=reject_threshold_pct,
+        passwords=passwords,
     )
-    batch = _Batch(entity, source, source_ref, file_name, digest, business_date, received_at)
+    return _write_batch(
+        conn, _Batch(entity, source, source_ref, file_name, digest, business_date, received_at), outcome
+    )
+
+
+def record_rejected_file(
+    conn: psycopg.Connection,
+    content: bytes,
+    checked: CheckedFile,
+    *,
+    file_name: str,
+    entity: Entity,
+    source: str,
+    source_ref: str,
+    received_at: datetime,
+    business_date: date | None,
+) -> LandingResult:
+    """Record a file that ``check_file`` refused before it got to the landing (an upload) as the landing records
+    every rejected file: a ``rejected`` batch in ``raw.batches`` with the error, its bad rows in
+    ``raw.rejected_rows``; nothing lands. The same file recorded again is a ``duplicate``.
+
+    Raises:
+        ValueError: ``checked`` has no error (a file that can land goes through ``land_file``), or ``conn`` is not
+            autocommit.
+    """
+    if checked.error is None:
+        raise ValueError(f"{file_name}: only a file check_file refused is recorded as rejected")
+    if not conn.autocommit:
+        raise ValueError("recording a rejected file needs an autocommit connection: the batch is its own transaction")
+    batch = _Batch(entity, source, source_ref, file_name, sha256_of(content), business_date, received_at)
+    return _write_batch(conn, batch, checked)
+
+
+def _write_batch(conn: psycopg.Connection, batch: _Batch, outcome: CheckedFile) -> LandingResult:
+    """The batch, its rejected rows and (unless rejected) its rows, in one transaction; a duplicate changes nothing."""
+    entity, file_name, business_date = batch.entity, batch.file_name, batch.business_date
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"fmrp.land.{entity.name}",))
-        again = _known_batch(conn, entity.name, business_date, digest)
+        again = _known_batch(conn, entity.name, business_date, batch.digest)
         if again:  # another process landed it meanwhile
             return LandingResult(entity.name, file_name, "duplicate", again[0], 0, business_date)
         batch_id = _insert_batch(conn, batch, outcome)
         if outcome.validated is not None and outcome.validated.problems.height:
             _copy_rejects(conn, outcome.validated, batch_id)
         if outcome.error is not None:
+            error = str(outcome.error)
             return LandingResult(
-                entity.name, file_name, "rejected", batch_id, 0, business_date, outcome.error, (), *outcome.counts()
+                entity.name, file_name, "rejected", batch_id, 0, business_date, error, (), *outcome.counts()
             )
         assert outcome.validated is not None
-        _copy_rows(conn, entity, outcome.validated.good, batch_id, source, source_ref, digest, received_at)
+        _copy_rows(
+            conn,
+            entity,
+            outcome.validated.good,
+            batch_id,
+            batch.source,
+            batch.source_ref,
+            batch.digest,
+            batch.received_at,
+        )
         superseded = _resolve_active(conn, entity.name, business_date)
     return LandingResult(
         entity.name, file_name, "landed", batch_id, outcome.rows, business_date, None, superseded, *outcome.counts()
@@ -157,11 +204,11 @@ class _Batch:
 
 
 @dataclass(frozen=True)
-class _Checked:
-    """A file read and validated (``validated``), or why it cannot land (``error``), with its grade."""
+class CheckedFile:
+    """A file read, mapped, validated and graded (``validated``), and why it cannot land (``error``), if it cannot."""
 
     validated: ValidatedRows | None
-    error: str | None
+    error: SourceFileError | None
     quality: Grade
 
     @property
@@ -173,47 +220,42 @@ class _Checked:
         return rejected, self.quality.score, self.quality.letter
 
 
-def _check_file(
+def check_file(
     content: bytes,
     file_name: str,
     entity: Entity,
+    *,
     received_at: datetime,
     business_date: date | None,
-    max_bytes: int | None,
-    threshold_pct: float,
-    templates: Callable[[], list[Template]],
-) -> _Checked:
-    """Read, map, validate and grade a file; nothing is written yet."""
+    templates: Sequence[Template] = (),
+    max_bytes: int | None = None,
+    reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
+) -> CheckedFile:
+    """Parse, map (the built-in headers, else the best-fitting of ``templates``), validate, clean and grade a file
+    as its landing will; nothing is written. Every source's landing and the upload check go through it."""
     try:
         if max_bytes is not None and len(content) > max_bytes:
             raise FileTooLargeError(
                 file_name, f"{len(content) / 1e6:.1f} MB is over the size cap of {max_bytes / 1e6:.1f} MB"
             )
-        table = read_table(content, file_name)
-        try:
-            mapped = map_columns(table, entity, file_name)
-        except UnknownHeaderError:  # the stored templates are read only for a file the built-in headers do not fit
-            mapped = map_columns(table, entity, file_name, templates())
+        headers = [column.source for template in templates for column in template.columns]
+        table = read_table(content, file_name, known_headers=headers, passwords=passwords)
+        mapped = map_columns(table, entity, file_name, templates)
         validated = validate_rows(mapped, entity, received_at)
     except SourceFileError as err:
-        return _Checked(None, str(err), UNREADABLE)
-    landed = validated.good.head(0) if validated.too_many_bad_rows(threshold_pct) else validated.good
+        return CheckedFile(None, err, UNREADABLE)
+    landed = validated.good.head(0) if validated.too_many_bad_rows(reject_threshold_pct) else validated.good
     quality = grade(landed, entity.field_names, validated.total_rows, received_at, business_date)
-    if not validated.too_many_bad_rows(threshold_pct):
-        return _Checked(validated, None, quality)
+    if not validated.too_many_bad_rows(reject_threshold_pct):
+        return CheckedFile(validated, None, quality)
     summary = (
         f"{validated.invalid_rows} of {validated.total_rows} rows bad ({validated.bad_share_pct:.1f}%, over the reject "
-        f"threshold of {threshold_pct:g}%)"
+        f"threshold of {reject_threshold_pct:g}%)"
     )
     problems = problem_list(validated.problems, MAX_REPORTED_PROBLEMS)
     error = InvalidValueError(file_name, problems, validated.problems.height, summary)
-    return _Checked(validated, str(error), quality)
-
-
-def _stored_templates(conn: psycopg.Connection, entity: Entity) -> list[Template]:
-    """The entity's mapping templates, none when the table does not exist yet (a warehouse older than it)."""
-    exists = conn.execute("select to_regclass('raw.mapping_templates') is not null").fetchone()
-    return load_templates(conn, entity.name) if exists and exists[0] else []
+    return CheckedFile(validated, error, quality)
 
 
 def _known_batch(conn: psycopg.Connection, entity: str, business_date: date | None, digest: str) -> tuple | None:
@@ -224,7 +266,7 @@ def _known_batch(conn: psycopg.Connection, entity: str, business_date: date | No
     ).fetchone()
 
 
-def _insert_batch(conn: psycopg.Connection, batch: _Batch, outcome: _Checked) -> int:
+def _insert_batch(conn: psycopg.Connection, batch: _Batch, outcome: CheckedFile) -> int:
     rows_rejected, score, letter = outcome.counts()
     row = conn.execute(
         """
@@ -243,7 +285,7 @@ def _insert_batch(conn: psycopg.Connection, batch: _Batch, outcome: _Checked) ->
             batch.received_at,
             outcome.rows,
             "rejected" if outcome.error else "active",
-            outcome.error,
+            None if outcome.error is None else str(outcome.error),
             rows_rejected,
             score,
             letter,
@@ -331,13 +373,13 @@ def land_email(
     source_ref: str | None = None,
     max_attachment_bytes: int | None = None,
     reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
 ) -> list[LandingResult]:
     """Land each table attachment of a cash-closing email into ``raw.sales`` (each over the cap is rejected)."""
     message: CashClosingEmail = parse_email(raw)
     if not message.attachments:
-        return [
-            _reject_without_file(conn, message, "the email has no .xlsx or .csv attachment", raw, source, source_ref)
-        ]
+        reason = "the email has no .xlsx or .csv attachment (nor .pdf)"
+        return [_reject_without_file(conn, message, reason, raw, source, source_ref)]
     return [
         land_file(
             conn,
@@ -350,6 +392,7 @@ def land_email(
             business_date=message.business_date,
             max_bytes=max_attachment_bytes,
             reject_threshold_pct=reject_threshold_pct,
+            passwords=passwords,
         )
         for attachment in message.attachments
     ]
@@ -369,7 +412,7 @@ def _reject_without_file(
         known = _known_batch(conn, entity.name, message.business_date, digest)
         if known:
             return LandingResult(entity.name, message.subject, "duplicate", known[0], 0, message.business_date)
-        error = f"{message.message_id} ({message.subject!r}): {reason}"
+        error = SourceFileError(f"{message.message_id} ({message.subject!r})", reason)
         batch = _Batch(
             entity,
             source,
@@ -379,9 +422,9 @@ def _reject_without_file(
             message.business_date,
             message.received_at,
         )
-        batch_id = _insert_batch(conn, batch, _Checked(None, error, UNREADABLE))
+        batch_id = _insert_batch(conn, batch, CheckedFile(None, error, UNREADABLE))
     return LandingResult(
-        entity.name, "(no attachment)", "rejected", batch_id, 0, message.business_date, error, (), 0, 0.0, "D"
+        entity.name, "(no attachment)", "rejected", batch_id, 0, message.business_date, str(error), (), 0, 0.0, "D"
     )
 
 
@@ -400,6 +443,7 @@ def land_erp_file(
     *,
     source: str = "erp",
     reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
 ) -> LandingResult:
     """Land one ERP export file; its name says the entity and the business date."""
     identified = erp_file_entity(path)
@@ -417,6 +461,7 @@ def land_erp_file(
         received_at=received_at,
         business_date=business_date,
         reject_threshold_pct=reject_threshold_pct,
+        passwords=passwords,
     )
 
 
@@ -443,14 +488,22 @@ def land_inbox_files(
     *,
     on_file: Callable[[InboxFile, list[LandingResult]], None] | None = None,
     reject_threshold_pct: float = DEFAULT_REJECT_THRESHOLD_PCT,
+    passwords: Sequence[str] = (),
 ) -> list[LandingResult]:
-    """Land the given inbox files in order (emails by business date, then ERP exports)."""
+    """Land the given inbox files in order (emails by business date, then ERP exports); ``passwords`` open
+    password-protected workbooks."""
     results: list[LandingResult] = []
     for item in files:
         if item.kind == "email":
-            landed = land_email(conn, item.path.read_bytes(), source="email", reject_threshold_pct=reject_threshold_pct)
+            landed = land_email(
+                conn,
+                item.path.read_bytes(),
+                source="email",
+                reject_threshold_pct=reject_threshold_pct,
+                passwords=passwords,
+            )
         else:
-            landed = [land_erp_file(conn, item.path, reject_threshold_pct=reject_threshold_pct)]
+            landed = [land_erp_file(conn, item.path, reject_threshold_pct=reject_threshold_pct, passwords=passwords)]
         results.extend(landed)
         if on_file:
             on_file(item, landed)

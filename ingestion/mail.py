@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
-TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt")
+TABLE_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".pdf")
 _SUBJECT_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 

@@ -37,7 +37,7 @@ from ingestion.schema import ENTITIES, ENTITY_BY_EXPORT, Entity
 
 SOURCE = "sftp"
 DEFAULT_PATTERN = "{export}_{date:%Y%m%d}.csv"
-TABLE_SUFFIXES = (".csv", ".xlsx", ".txt")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".txt", ".pdf")
 _DATE_DIRECTIVES = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}", "%y": r"\d{2}"}
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 import psycopg
@@ -177,6 +177,12 @@ def load_templates(conn: psycopg.Connection, entity: str | None = None) -> list[
     ]
 
 
+def stored_templates(conn: psycopg.Connection, entity: str | None = None) -> list[Template]:
+    """``load_templates``, or none when ``raw.mapping_templates`` does not exist yet (a warehouse older than it)."""
+    exists = conn.execute("select to_regclass('raw.mapping_templates') is not null").fetchone()
+    return load_templates(conn, entity) if exists and exists[0] else []
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """How well a template fits a file's headers."""
@@ -184,10 +190,13 @@ class Suggestion:
     template: Template
     score: float  # Jaccard of the normalised header sets
     complete: bool  # every required field's source column is present
+    matched: int = 0  # the file's headers the template maps
 
 
 def suggest(headers: Sequence[str], templates: Iterable[Template]) -> list[Suggestion]:
-    """Templates ranked by header overlap (Jaccard on normalised headers); complete ones first."""
+    """Templates ranked: complete ones first, then by how many of the file's headers they map, then by overlap
+    (Jaccard on normalised headers). A small template (warehouses: code, name) can have the higher Jaccard on a
+    file that a larger one (items) explains far better, so the count of mapped headers decides first."""
     present = {normalise_header(h) for h in headers if str(h).strip()}
     ranked = []
     for template in templates:
@@ -196,8 +205,10 @@ def suggest(headers: Sequence[str], templates: Iterable[Template]) -> list[Sugge
         score = len(present & wanted) / len(union) if union else 0.0
         spec = ENTITIES[template.entity]
         required = {normalise_header(c.source) for c in template.columns if c.field in _required(spec)}
-        ranked.append(Suggestion(template, round(score, 3), required <= present))
-    return sorted(ranked, key=lambda s: (not s.complete, -s.score, not s.template.is_default, s.template.name))
+        ranked.append(Suggestion(template, round(score, 3), required <= present, len(present & wanted)))
+    return sorted(
+        ranked, key=lambda s: (not s.complete, -s.matched, -s.score, not s.template.is_default, s.template.name)
+    )
 
 
 def _required(entity: Entity) -> set[str]:
@@ -221,7 +232,7 @@ def apply_template(table: RawTable, template: Template, entity: Entity) -> RawTa
     frame = table.frame.select(expressions)
     absent = [f.name for f in entity.fields if f.name not in frame.columns]
     frame = frame.with_columns([pl.lit(None, dtype=pl.String).alias(name) for name in absent])
-    return RawTable(frame.select(entity.field_names), decimal_comma=False)
+    return replace(table, frame=frame.select(entity.field_names), decimal_comma=False)
 
 
 def _transformed(

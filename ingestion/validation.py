@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from ingestion.readers import PROBLEM_SCHEMA, RawTable, coerce_rows
+from ingestion.readers import PROBLEM_SCHEMA, RawTable, coerce_rows, row_numbers
 from ingestion.schema import Entity, SourceField
 
 DEFAULT_REJECT_THRESHOLD_PCT = 5.0
@@ -26,7 +26,7 @@ class ValidatedRows:
     """The outcome of validating one file.
 
     Attributes:
-        good: the typed rows that may land, ``_row_number`` first (the row's number in the file).
+        good: the typed rows that may land, ``_row_number`` first (the row's number in the file, see ``RawTable``).
         problems: one row per problem (``PROBLEM_SCHEMA``: row, field, header, value, reason), in row order;
             a row may have several. ``field`` is empty for a problem of the whole row (a duplicate).
         raw_rows: ``_row_number`` and ``raw_row`` (the delivered row as a JSON object, field -> text) of every
@@ -91,7 +91,7 @@ def validate_rows(table: RawTable, entity: Entity, received_at: datetime | None 
     return ValidatedRows(
         good=typed.filter(~pl.col("_row_number").is_in(bad)),
         problems=problems,
-        raw_rows=_raw_rows(table.frame, entity, bad),
+        raw_rows=_raw_rows(table, entity, bad),
         total_rows=typed.height,
     )
 
@@ -150,11 +150,10 @@ def _duplicates(typed: pl.DataFrame, entity: Entity) -> pl.DataFrame:
     ).cast(PROBLEM_SCHEMA)
 
 
-def _raw_rows(raw: pl.DataFrame, entity: Entity, rows: pl.Series) -> pl.DataFrame:
+def _raw_rows(table: RawTable, entity: Entity, rows: pl.Series) -> pl.DataFrame:
     """The bad rows as delivered (every value as text), one JSON object per row."""
     return (
-        raw.with_row_index("_row_number", offset=1)
-        .with_columns(pl.col("_row_number").cast(pl.Int32))
+        table.frame.with_columns(row_numbers(table).alias("_row_number"))
         .filter(pl.col("_row_number").is_in(rows))
         .select(
             "_row_number",

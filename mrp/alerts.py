@@ -13,7 +13,17 @@ Alert types and severities (``critical`` > ``warning`` > ``info``):
 ``forecast_deviation`` ``|actual - forecast| / forecast`` above the threshold (twice it: critical)  warning /
                                                                                                    critical
 ``pipeline_failure``   a failed job or asset run                                                   critical
+``rejected_file``      a source file rejected whole at landing (unreadable, or over the bad-row    critical
+                       threshold) and not since replaced by a later file for its day
+``missing_email``      no cash-closing email for a working day had landed by the last retry (IN-9)  critical
 =====================  ==========================================================================  =========
+
+``pipeline_failure``, ``rejected_file`` and ``missing_email`` are about the pipeline, not about a plan:
+:func:`failure_alerts`, :func:`rejected_file_alerts` and :func:`missing_email_alerts` build them on their own (the
+run-failure sensor, the landing assets and the email check raise them as they happen), and the store keeps them
+apart from the weekly plan's alerts so a plan rerun never drops them. A rejected file is critical: nothing of it
+landed, so the day's figures for that source are missing (or stale) until someone asks the sender for a corrected
+file, and the next plan runs on them. A missing cash-closing email is critical for the same reason.
 
 **De-duplication**: every alert has an ``alert_key`` built from its type and what it is about (item or work
 center and the *date* of its bucket, not the bucket index, which shifts every week), so the same condition
@@ -22,7 +32,8 @@ to a new run's alerts by key; :func:`acknowledge` marks alerts acknowledged (pur
 caller stores them).
 
 **Email**: :func:`daily_summary` renders the open (unacknowledged) alerts grouped by severity as plain text and
-HTML; :func:`send_daily_summary` sends it with :mod:`smtplib` to the :class:`SmtpConfig` the caller gives.
+HTML; :func:`send_daily_summary` sends it with :mod:`smtplib` to the :class:`SmtpConfig` the caller gives, and
+:func:`send_alerts` sends a few alerts at once, as they are raised (a failed run, a missing email).
 """
 
 from __future__ import annotations
@@ -55,6 +66,8 @@ ALERT_COLUMNS: tuple[str, ...] = (
 )
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 _TOLERANCE = 1e-9
+_REJECTED_FILE_COLUMNS = ("entity", "business_date", "file_name", "file_sha256", "error", "rows_rejected")
+_MESSAGE_CHARS = 400  # of a rejected file's error (the first bad values): enough to act on, short in a summary
 _SCHEMA = pl.Schema(
     {
         "alert_key": pl.String(),
@@ -117,6 +130,7 @@ def plan_alerts(
     forecast_accuracy: pl.DataFrame | None = None,
     deviation_threshold: float = 0.3,
     failures: pl.DataFrame | None = None,
+    freq: str = "W",
 ) -> pl.DataFrame:
     """Every alert of a plan run (:data:`ALERT_COLUMNS`), the most severe first.
 
@@ -127,19 +141,109 @@ def plan_alerts(
             ``forecast_deviation``; rows with a forecast of 0 and an actual above 0 count as 100 % off.
         deviation_threshold: Relative deviation that raises a warning (twice it: critical).
         failures: ``name`` (job or asset), ``failed_at`` (datetime), ``error``, for ``pipeline_failure``.
+        freq: The plan's buckets, ``W`` or ``M``: a monthly plan's messages speak of months, and its keys end in
+            :data:`MONTHLY_KEY_SUFFIX` (both plans name a bucket by its first day, and a month starting on a Monday
+            would otherwise share the key, and the acknowledgement, of that week's alert).
 
     Returns:
         The alerts, not acknowledged.
     """
     if not deviation_threshold > 0:
         raise AlertInputError(f"deviation_threshold must be > 0, got {deviation_threshold}")
-    parts = [*_order_alerts(plan), *_stock_alerts(plan)]
+    bucket = {"W": "week", "M": "month"}[freq]
+    parts = [*_order_alerts(plan, bucket), *_stock_alerts(plan, bucket)]
     if capacity is not None:
-        parts.append(_capacity_alerts(capacity))
+        parts.append(_capacity_alerts(capacity, bucket))
     if forecast_accuracy is not None:
-        parts.append(_deviation_alerts(forecast_accuracy, deviation_threshold))
+        parts.append(_deviation_alerts(forecast_accuracy, deviation_threshold, bucket))
+    if freq == "M":
+        parts = [part.with_columns(pl.col("alert_key") + MONTHLY_KEY_SUFFIX) for part in parts]
     if failures is not None:
         parts.append(_failure_alerts(failures))
+    return _as_alerts(parts)
+
+
+#: The end of a monthly plan's alert keys (see :func:`plan_alerts`).
+MONTHLY_KEY_SUFFIX = "|M"
+
+
+def failure_alerts(failures: pl.DataFrame) -> pl.DataFrame:
+    """``pipeline_failure`` alerts (:data:`ALERT_COLUMNS`), one per job and day however often it failed.
+
+    Args:
+        failures: ``name`` (job or asset), ``failed_at`` (datetime; its date is the day of the key), ``error``.
+    """
+    return _as_alerts([_failure_alerts(failures)])
+
+
+def rejected_file_alerts(rejected: pl.DataFrame) -> pl.DataFrame:
+    """``rejected_file`` alerts (:data:`ALERT_COLUMNS`), one per file: the same file rejected again has the same key.
+
+    Args:
+        rejected: One row per rejected file: ``entity``, ``business_date`` (date), ``file_name``, ``file_sha256``,
+            ``error`` and ``rows_rejected`` (as ``ingestion.rejected.standing_rejections`` returns them).
+    """
+    missing = [c for c in _REJECTED_FILE_COLUMNS if c not in rejected.columns]
+    if missing:
+        raise AlertInputError(f"rejected files lack the column(s) {', '.join(missing)}")
+    error = pl.col("error").fill_null("rejected")
+    reason = (
+        pl.when(error.str.len_chars() > _MESSAGE_CHARS)
+        .then(error.str.slice(0, _MESSAGE_CHARS) + "...")
+        .otherwise(error)
+    )
+    alerts = rejected.select(
+        pl.format("rejected_file|{}|{}|{}", "entity", "business_date", "file_sha256").alias("alert_key"),
+        pl.lit("rejected_file").alias("alert_type"),
+        pl.lit("critical").alias("severity"),
+        pl.lit(None, pl.String).alias("sku"),
+        pl.lit(None, pl.String).alias("work_center_code"),
+        pl.col("business_date").cast(pl.Date).alias("bucket_start"),
+        pl.col("rows_rejected").cast(pl.Float64).alias("value"),
+        pl.format(
+            "{} file {} for {} was rejected, nothing of it landed: {}", "entity", "file_name", "business_date", reason
+        ).alias("message"),
+    )
+    return _as_alerts([alerts])
+
+
+def missing_email_alerts(
+    business_dates: Iterable[dt.date], *, mailbox: str = "", attempts: Sequence[str] = ()
+) -> pl.DataFrame:
+    """``missing_email`` alerts (:data:`ALERT_COLUMNS`), one per business day whose cash-closing email never landed.
+
+    The key is the business day alone (``missing_email|2024-01-09``): the check evaluated again for the same day
+    finds the same key.
+
+    Args:
+        business_dates: The days without a landed cash-closing email after the last retry.
+        mailbox: Where the email was looked for (``imaps://user@host:port/INBOX``, no password), for the message.
+        attempts: The local times it was looked for (``06:00``, ...), for the message.
+    """
+    days = sorted(set(business_dates))
+    where = f" in {mailbox}" if mailbox else ""
+    when = f" (looked at {', '.join(attempts)})" if attempts else ""
+    alerts = pl.DataFrame({"bucket_start": days}, schema={"bucket_start": pl.Date}).select(
+        pl.format("missing_email|{}", "bucket_start").alias("alert_key"),
+        pl.lit("missing_email").alias("alert_type"),
+        pl.lit("critical").alias("severity"),
+        pl.lit(None, pl.String).alias("sku"),
+        pl.lit(None, pl.String).alias("work_center_code"),
+        "bucket_start",
+        pl.lit(None, pl.Float64).alias("value"),
+        pl.format(
+            "no cash-closing email for {} has landed by the last retry{}{}: ask the finance team to send it, or drop "
+            "the .eml into the inbox email folder and run the day's raw/sales partition",
+            "bucket_start",
+            pl.lit(where),
+            pl.lit(when),
+        ).alias("message"),
+    )
+    return _as_alerts([alerts])
+
+
+def _as_alerts(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """The parts as one frame of :data:`ALERT_COLUMNS`, one row per key, not acknowledged, the most severe first."""
     rank = {severity: k for k, severity in enumerate(SEVERITIES)}
     alerts = pl.concat([pl.DataFrame(schema=_SCHEMA), *(part.select(list(_SCHEMA)).cast(_SCHEMA) for part in parts)])
     return (
@@ -194,15 +298,44 @@ def merge_acknowledgements(alerts: pl.DataFrame, previous: pl.DataFrame) -> pl.D
     )
 
 
-def daily_summary(alerts: pl.DataFrame, day: dt.date) -> tuple[str, str, str]:
-    """Subject, plain text and HTML of the day's summary of open (unacknowledged) alerts by severity."""
+def daily_summary(alerts: pl.DataFrame, day: dt.date, *, note: str = "") -> tuple[str, str, str]:
+    """Subject, plain text and HTML of the day's summary of open (unacknowledged) alerts by severity.
+
+    ``note`` is a line under the title (e.g. that there is no plan yet, so only the pipeline's alerts are in it).
+    """
     open_alerts = alerts.filter(~pl.col("acknowledged"))
     counts = {severity: open_alerts.filter(pl.col("severity") == severity).height for severity in SEVERITIES}
     subject = f"[forecasting-mrp] {day.isoformat()}: " + ", ".join(f"{n} {s}" for s, n in counts.items())
-    text = [f"Open alerts on {day.isoformat()}: {open_alerts.height}", ""]
-    markup = [f"<h2>Open alerts on {day.isoformat()}: {open_alerts.height}</h2>"]
+    text, markup = _render(open_alerts, f"Open alerts on {day.isoformat()}: {open_alerts.height}", note)
+    return subject, text, markup
+
+
+def send_daily_summary(alerts: pl.DataFrame, config: SmtpConfig, day: dt.date, *, note: str = "") -> EmailMessage:
+    """Send the day's summary (plain text with an HTML alternative) and return the message sent.
+
+    Raises:
+        AlertDeliveryError: The server could not be reached, refused the login or a recipient.
+    """
+    subject, text, markup = daily_summary(alerts, day, note=note)
+    return _send(subject, text, markup, config)
+
+
+def send_alerts(alerts: pl.DataFrame, config: SmtpConfig, subject: str) -> EmailMessage:
+    """Send some alerts now, grouped by severity like the summary (for alerts that cannot wait for it).
+
+    Raises:
+        AlertDeliveryError: The server could not be reached, refused the login or a recipient.
+    """
+    text, markup = _render(alerts, subject)
+    return _send(f"[forecasting-mrp] {subject}", text, markup, config)
+
+
+def _render(alerts: pl.DataFrame, title: str, note: str = "") -> tuple[str, str]:
+    """Plain text and HTML: the title (and the note), then the alerts grouped by severity, the most severe first."""
+    text = [title, *([note] if note else []), ""]
+    markup = [f"<h2>{html.escape(title)}</h2>", *([f"<p>{html.escape(note)}</p>"] if note else [])]
     for severity in SEVERITIES:
-        rows = open_alerts.filter(pl.col("severity") == severity)
+        rows = alerts.filter(pl.col("severity") == severity)
         if not rows.height:
             continue
         text.append(f"{severity.upper()} ({rows.height})")
@@ -212,19 +345,13 @@ def daily_summary(alerts: pl.DataFrame, day: dt.date) -> tuple[str, str, str]:
             markup.append(f"<li><b>{html.escape(row['alert_type'])}</b> {html.escape(row['message'])}</li>")
         text.append("")
         markup.append("</ul>")
-    if not open_alerts.height:
+    if not alerts.height:
         text.append("Nothing needs attention.")
         markup.append("<p>Nothing needs attention.</p>")
-    return subject, "\n".join(text), "<html><body>" + "".join(markup) + "</body></html>"
+    return "\n".join(text), "<html><body>" + "".join(markup) + "</body></html>"
 
 
-def send_daily_summary(alerts: pl.DataFrame, config: SmtpConfig, day: dt.date) -> EmailMessage:
-    """Send the day's summary (plain text with an HTML alternative) and return the message sent.
-
-    Raises:
-        AlertDeliveryError: The server could not be reached, refused the login or a recipient.
-    """
-    subject, text, markup = daily_summary(alerts, day)
+def _send(subject: str, text: str, markup: str, config: SmtpConfig) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = config.sender
@@ -246,11 +373,11 @@ def send_daily_summary(alerts: pl.DataFrame, config: SmtpConfig, day: dt.date) -
                 client.login(config.user, config.password or "")
             client.send_message(message, from_addr=config.sender, to_addrs=list(config.recipients))
     except (OSError, smtplib.SMTPException) as error:
-        raise AlertDeliveryError(f"sending the summary through {config.host}:{config.port} failed: {error}") from error
+        raise AlertDeliveryError(f"sending {subject!r} through {config.host}:{config.port} failed: {error}") from error
     return message
 
 
-def _order_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
+def _order_alerts(plan: MrpPlan, bucket: str) -> list[pl.DataFrame]:
     orders = plan.planned_orders
     past_due = orders.filter(pl.col("is_past_due")).select(
         pl.format("past_due|{}|{}", "sku", "need_date").alias("alert_key"),
@@ -272,12 +399,14 @@ def _order_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
         pl.lit(None, pl.String).alias("work_center_code"),
         pl.col("need_date").alias("bucket_start"),
         pl.col("quantity").alias("value"),
-        pl.format("{}: release the order of {} needed {} this week", "sku", "quantity", "need_date").alias("message"),
+        pl.format("{}: release the order of {} needed {} this " + bucket, "sku", "quantity", "need_date").alias(
+            "message"
+        ),
     )
     return [past_due, urgent]
 
 
-def _stock_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
+def _stock_alerts(plan: MrpPlan, bucket: str) -> list[pl.DataFrame]:
     late = (
         plan.planned_orders.filter(pl.col("is_past_due"))
         .group_by("sku", pl.col("receipt_bucket").cast(pl.Int32).alias("bucket"))
@@ -310,7 +439,7 @@ def _stock_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
             "bucket_start",
             pl.col("_real").alias("value"),
             pl.format(
-                "{}: projected stock {} in the week of {}", "sku", pl.col("_real").round(2), "bucket_start"
+                "{}: projected stock {} in the " + bucket + " of {}", "sku", pl.col("_real").round(2), "bucket_start"
             ).alias("message"),
         ),
         below.select(
@@ -322,7 +451,7 @@ def _stock_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
             "bucket_start",
             pl.col("_real").alias("value"),
             pl.format(
-                "{}: projected stock {} below safety stock {} in the week of {}",
+                "{}: projected stock {} below safety stock {} in the " + bucket + " of {}",
                 "sku",
                 pl.col("_real").round(2),
                 "safety_stock",
@@ -332,7 +461,7 @@ def _stock_alerts(plan: MrpPlan) -> list[pl.DataFrame]:
     ]
 
 
-def _capacity_alerts(capacity: CapacityPlan) -> pl.DataFrame:
+def _capacity_alerts(capacity: CapacityPlan, bucket: str) -> pl.DataFrame:
     critical = pl.col("suggestion").is_in(["subcontract", "no_capacity"])
     return capacity.load.filter(pl.col("suggestion") != "ok").select(
         pl.format("capacity_overload|{}|{}", "work_center_code", "bucket_start").alias("alert_key"),
@@ -343,7 +472,7 @@ def _capacity_alerts(capacity: CapacityPlan) -> pl.DataFrame:
         "bucket_start",
         pl.col("utilisation").alias("value"),
         pl.format(
-            "work center {}: load {} h on {} h in the week of {}: {}",
+            "work center {}: load {} h on {} h in the " + bucket + " of {}: {}",
             "work_center_code",
             pl.col("load_hours").round(1),
             pl.col("capacity_hours").round(1),
@@ -353,7 +482,7 @@ def _capacity_alerts(capacity: CapacityPlan) -> pl.DataFrame:
     )
 
 
-def _deviation_alerts(accuracy: pl.DataFrame, threshold: float) -> pl.DataFrame:
+def _deviation_alerts(accuracy: pl.DataFrame, threshold: float, bucket: str) -> pl.DataFrame:
     missing = [c for c in ("sku", "bucket_start", "actual", "forecast") if c not in accuracy.columns]
     if missing:
         raise AlertInputError(f"forecast_accuracy lacks the column(s) {', '.join(missing)}")
@@ -383,7 +512,7 @@ def _deviation_alerts(accuracy: pl.DataFrame, threshold: float) -> pl.DataFrame:
         "bucket_start",
         pl.col("_deviation").alias("value"),
         pl.format(
-            "{}: actual {} against forecast {} in the week of {} ({}% off)",
+            "{}: actual {} against forecast {} in the " + bucket + " of {} ({}% off)",
             "sku",
             "actual",
             pl.col("forecast").round(2),
@@ -405,5 +534,7 @@ def _failure_alerts(failures: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, pl.String).alias("work_center_code"),
         pl.col("failed_at").cast(pl.Date).alias("bucket_start"),
         pl.lit(None, pl.Float64).alias("value"),
-        pl.format("{} failed at {}: {}", "name", "failed_at", "error").alias("message"),
+        pl.format("{} failed at {}: {}", "name", pl.col("failed_at").dt.strftime("%Y-%m-%d %H:%M"), "error").alias(
+            "message"
+        ),
     )

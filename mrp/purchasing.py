@@ -10,8 +10,9 @@ modifiers); ``rounding = quantity - planned_quantity`` reports what the supplier
 
 **Dates**: the need date is the planned order's; the release date is the need date minus the *supplier's*
 lead time (``lead_time_days``, else the item's, rounded up) in working days: Monday to Friday less the
-calendar's non-working days (``numpy.busday_offset``). **Priority** against ``today``: ``past_due`` (release
-before today), ``this_week`` (release before next Monday), ``next_weeks``.
+calendar's non-working days (``numpy.busday_offset``). **Priority** against ``today``, in the plan's buckets:
+``past_due`` (release before today), ``this_week`` (release before next Monday), ``next_weeks``; a monthly plan's
+are ``past_due``, ``this_month`` (release before the first of next month) and ``next_months``.
 
 **Money** (PRODUCT §1): ``unit_price`` is a ``Decimal(18, 4)``, ``value = quantity x unit_price`` rounded half
 up to 2 decimals with :mod:`decimal`, a ``Decimal(18, 2)``; nothing is rounded before.
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from forecasting.data import bucket_start, shift_buckets
 from mrp.horizon import Horizon
 
 PROPOSAL_COLUMNS: tuple[str, ...] = (
@@ -74,7 +76,11 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "decided_by",
     "decided_at",
 )
-PRIORITIES: tuple[str, ...] = ("past_due", "this_week", "next_weeks")
+#: Priority codes, the most urgent first, by the plan's buckets (``Horizon.freq``).
+PRIORITIES: dict[str, tuple[str, str, str]] = {
+    "W": ("past_due", "this_week", "next_weeks"),
+    "M": ("past_due", "this_month", "next_months"),
+}
 _CENT = Decimal("0.01")
 _EPSILON = 1e-9
 
@@ -150,13 +156,14 @@ def purchase_proposals(
         pl.Series("value", _money(proposals["quantity"], proposals["unit_price"]), pl.Decimal(18, 2)),
     )
     start = today or horizon.bucket_starts[0]
-    next_monday = start + dt.timedelta(days=7 - start.weekday())
+    next_bucket = shift_buckets(bucket_start(start, horizon.freq), 1, horizon.freq)
+    past_due, this_bucket, later = PRIORITIES[horizon.freq]
     proposals = proposals.with_columns(
         pl.when(pl.col("release_date") < start)
-        .then(pl.lit("past_due"))
-        .when(pl.col("release_date") < next_monday)
-        .then(pl.lit("this_week"))
-        .otherwise(pl.lit("next_weeks"))
+        .then(pl.lit(past_due))
+        .when(pl.col("release_date") < next_bucket)
+        .then(pl.lit(this_bucket))
+        .otherwise(pl.lit(later))
         .alias("priority"),
         pl.lit("proposed").alias("status"),
         pl.lit(None, pl.String).alias("decided_by"),
@@ -164,7 +171,7 @@ def purchase_proposals(
         pl.lit(None, pl.String).alias("reject_reason"),
     )
     proposals = _with_supplier_header(proposals, suppliers)
-    rank = {priority: k for k, priority in enumerate(PRIORITIES)}
+    rank = {priority: k for k, priority in enumerate(PRIORITIES[horizon.freq])}
     return (
         proposals.with_columns(pl.col("priority").replace_strict(rank, return_dtype=pl.Int8).alias("_rank"))
         .sort("supplier_code", "_rank", "need_date", "sku", "proposal_id", nulls_last=True)

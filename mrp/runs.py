@@ -1,4 +1,4 @@
-"""One plan origin end to end: what the weekly Dagster assets, the CLI and the dashboards call.
+"""One plan origin end to end: what the weekly and monthly Dagster assets, the CLI and the dashboards call.
 
 - :func:`load_plan_inputs` reads the marts and the origin's selected volume forecast into :class:`PlanInputs`.
 - :func:`plan_origin` runs MPS -> inventory policy -> MRP -> pegging -> CRP -> action messages -> shortage
@@ -10,10 +10,18 @@
   alert acknowledgements (:func:`acknowledge_alerts`), scenarios (:func:`save_scenario`,
   :func:`run_stored_scenario`) and the daily summary (:func:`deliver_daily_summary`) work on the stored tables.
 
-The origin is the Monday of the last week of history (the forecast's origin); the plan's bucket 0 is the week
-after it, whose Monday is also the "today" of priorities and alerts, so a backfilled week is planned as it
-would have been that Monday. The positions marts (stock, open orders, firm orders) are the latest snapshot the
-warehouse holds: a backfill of an old week plans its forecast against today's positions.
+Buckets are weeks (``freq="W"``, the default) or months (``freq="M"``, PRODUCT §1). The origin is the first
+day of the last bucket of history (the forecast's origin: a Monday, or the first of a month); the plan's bucket 0
+is the bucket after it, whose first day is also the "today" of priorities and alerts. Weekly and monthly plans
+of the same origin are stored apart (the plan tables are keyed by ``origin`` and ``freq``), and everything that
+reads a stored plan (proposals, alerts, scenarios) takes the ``freq`` it reads (``"W"`` by default). A monthly
+plan's alerts speak of months and carry their own keys (:func:`mrp.alerts.plan_alerts` with ``freq``), so
+acknowledging a weekly alert never silences a monthly one of the same date.
+
+A plan stands on its *as-of date*, the day before bucket 0 (:mod:`mrp.asof`): stock, open orders and firm
+orders are the latest snapshot on or before it, items and supplier terms the dbt snapshot versions valid then,
+so a backfilled week is planned as it would have been that Monday. Where no history covers the date the
+current marts are read, a warning is logged and :attr:`PlanInputs.history_gaps` names them.
 """
 
 from __future__ import annotations
@@ -27,11 +35,13 @@ from pathlib import Path
 import polars as pl
 import psycopg
 
+from forecasting.data import Freq, shift_buckets
 from mrp import store
 from mrp.actions import action_messages
 from mrp.alerts import SEVERITIES, SmtpConfig, acknowledge, daily_summary, plan_alerts, send_daily_summary
+from mrp.asof import CUSTOMER_ORDERS, INVENTORY, ITEM_SUPPLIERS, ITEMS, SCHEDULED_RECEIPTS, AsOfReader, as_of_date
 from mrp.crp import CapacityPlan, capacity_requirements
-from mrp.engine import MrpPlan, run_mrp
+from mrp.engine import CostDefaults, MrpPlan, run_mrp
 from mrp.horizon import Horizon
 from mrp.mps import master_production_schedule
 from mrp.pegging import peg
@@ -40,8 +50,14 @@ from mrp.purchasing import approve, export_proposals, purchase_proposals, reject
 from mrp.reasons import shortage_reasons
 from mrp.scenarios import Scenario, ScenarioResult, compare, run_scenario
 
-#: Weeks of demand history behind the classical safety stock (mean and standard deviation per bucket).
-DEMAND_STATS_WEEKS = 52
+#: Buckets in a year: the demand history behind the classical safety stock (mean and standard deviation per
+#: bucket), and what a year's holding cost is spread over.
+BUCKETS_PER_YEAR: dict[str, int] = {"W": 52, "M": 12}
+#: The demand mart and its bucket column per frequency.
+DEMAND_MARTS: dict[str, tuple[str, str]] = {
+    "W": ("marts.demand_weekly", "week_start"),
+    "M": ("marts.demand_monthly", "month_start"),
+}
 QUANTILES: tuple[str, ...] = ("p10", "p25", "p50", "p75", "p90")
 
 
@@ -58,20 +74,24 @@ class PlanInputs:
     """Everything a plan reads, as frames with the marts' column names.
 
     Attributes:
-        origin: The forecast origin (Monday of the last week of history).
-        horizon: The plan's buckets: the weeks after the origin, working days from the factory calendar.
+        origin: The forecast origin (first day of the last bucket of history).
+        horizon: The plan's buckets: the weeks (or months, ``horizon.freq``) after the origin, working days from the
+            factory calendar.
         items: The items planned (active ones and every component they need), with ``abc_class`` and
             ``lead_time_std_days``.
         bom_edges: BOM lines between planned items.
         inventory: ``sku``, ``nettable_on_hand``.
         scheduled_receipts: Open purchase and production orders (mart ``scheduled_receipts``).
-        customer_orders: Firm customer orders (``sku``, ``due_week``, ``quantity``).
+        customer_orders: Firm customer orders (``sku``, ``due_week``, ``quantity``; optional ``due_date``, which
+            places an order in its bucket when present).
         forecasts: The origin's selected volume forecast: ``sku``, ``bucket_start``, ``p10`` .. ``p90``.
         demand_stats: ``sku``, ``demand_mean``, ``demand_std`` per bucket over the last year of history.
         item_suppliers: Supplier terms; ``suppliers``: supplier header; ``routings``; ``capacity`` (mart
             ``work_center_capacity``); ``calendar`` (mart ``factory_calendar``).
-        forecast_accuracy: The previous origin's forecast of the origin week against its actual demand
+        forecast_accuracy: The previous origin's forecast of the origin bucket against its actual demand
             (``sku``, ``bucket_start``, ``actual``, ``forecast``), for the forecast-deviation alerts.
+        as_of: The date the positions and master data were read as of (None: frames built by hand).
+        history_gaps: The sources no history covered at ``as_of``, read as they are today (:mod:`mrp.asof`).
     """
 
     origin: dt.date
@@ -89,6 +109,8 @@ class PlanInputs:
     capacity: pl.DataFrame
     calendar: pl.DataFrame
     forecast_accuracy: pl.DataFrame
+    as_of: dt.date | None = None
+    history_gaps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,40 +165,49 @@ class OriginPlan:
         }
 
 
-def plan_horizon(calendar: pl.DataFrame, origin: dt.date, buckets: int) -> Horizon:
-    """The weekly buckets after ``origin`` with the factory calendar's working days."""
-    return Horizon.from_factory_calendar(calendar, origin + dt.timedelta(weeks=1), buckets)
+def plan_horizon(calendar: pl.DataFrame, origin: dt.date, buckets: int, freq: Freq = "W") -> Horizon:
+    """The buckets after the origin bucket (weeks or months) with the factory calendar's working days."""
+    return Horizon.from_factory_calendar(calendar, shift_buckets(origin, 1, freq), buckets, freq)
 
 
-def load_plan_inputs(conn: psycopg.Connection, origin: dt.date, horizon: int) -> PlanInputs:
-    """Read the marts and the origin's forecast.
+def bucket_costs(horizon: Horizon) -> CostDefaults:
+    """The cost defaults of the MRP run and the policy for the horizon's buckets (a year's holding cost per bucket)."""
+    return CostDefaults(buckets_per_year=float(BUCKETS_PER_YEAR[horizon.freq]))
+
+
+def load_plan_inputs(conn: psycopg.Connection, origin: dt.date, horizon: int, *, freq: Freq = "W") -> PlanInputs:
+    """Read the origin's forecast, and the positions and master data as of the plan's date (:mod:`mrp.asof`).
 
     Args:
         conn: A connection to the warehouse.
-        origin: The forecast origin (a Monday).
+        origin: The forecast origin (a Monday; the first of a month for ``freq="M"``).
         horizon: Buckets to plan (``settings.horizon``).
+        freq: ``"W"`` (weekly buckets and forecasts) or ``"M"`` (monthly).
 
     Raises:
-        PlanInputError: No item, or no selected volume forecast for the origin.
+        PlanInputError: No item, or no selected volume forecast of that frequency for the origin.
     """
     read = store.read_frame
     calendar = read(conn, "select calendar_date, is_working_day from marts.factory_calendar")
     calendar = calendar if calendar.height else pl.DataFrame(schema={"calendar_date": pl.Date, "is_working_day": bool})
+    buckets = plan_horizon(calendar, origin, horizon, freq)
     forecasts = read(
         conn,
         "select sku, bucket_start, p10, p25, p50, p75, p90 from forecasting.forecasts"
-        " where origin = %s and freq = 'W' and target = 'volume' and is_selected order by sku, bucket_start",
-        [origin],
+        " where origin = %s and freq = %s and target = 'volume' and is_selected order by sku, bucket_start",
+        [origin, freq],
     )
     if forecasts.is_empty():
         raise PlanInputError(
-            f"no selected volume forecast for the origin {origin}: materialize forecasting/forecasts for that week"
+            f"no selected {'monthly' if freq == 'M' else 'weekly'} volume forecast for the origin {origin}:"
+            " materialize forecasting/forecasts for that origin"
         )
-    master = read(
-        conn,
-        "select sku, item_type, replenishment, lead_time_days, lot_size_rule, fixed_lot_qty::float8,"
-        " min_lot::float8, max_lot::float8, lot_multiple::float8, safety_stock_override::float8, is_phantom,"
-        " standard_cost::float8, is_active from marts.items",
+    history = AsOfReader(conn, as_of_date(buckets.bucket_starts[0]))
+    master = history.master_data(
+        ITEMS,
+        "sku, item_type, replenishment, lead_time_days, lot_size_rule, fixed_lot_qty::float8, min_lot::float8,"
+        " max_lot::float8, lot_multiple::float8, safety_stock_override::float8, is_phantom, standard_cost::float8,"
+        " is_active",
     )
     if master.is_empty():
         raise PlanInputError("marts.items is empty: land the item master and build the warehouse")
@@ -186,38 +217,44 @@ def load_plan_inputs(conn: psycopg.Connection, origin: dt.date, horizon: int) ->
         " from marts.bom_edges",
     )
     classes = read(
-        conn, "select sku, abc as abc_class from forecasting.sku_classes where origin = %s and freq = 'W'", [origin]
-    )
-    item_suppliers = read(
         conn,
-        "select sku, supplier_code, lead_time_days::float8, lead_time_min_days, lead_time_max_days,"
-        " unit_price::float8, moq::float8, order_multiple::float8, is_preferred from marts.item_suppliers",
+        "select sku, abc as abc_class from forecasting.sku_classes where origin = %s and freq = %s",
+        [origin, freq],
+    ).cast({"sku": pl.String, "abc_class": pl.String})  # none classified at that frequency: the default class
+    item_suppliers = history.master_data(
+        ITEM_SUPPLIERS,
+        "sku, supplier_code, lead_time_days::float8, lead_time_min_days, lead_time_max_days, unit_price::float8,"
+        " moq::float8, order_multiple::float8, is_preferred",
     )
     items, edges = _planned_items(master, edges)
     items = _with_classes_and_lead_time_spread(items, classes, item_suppliers)
     planned = items.select("sku")
+    demand, bucket = DEMAND_MARTS[freq]
     return PlanInputs(
         origin=origin,
-        horizon=plan_horizon(calendar, origin, horizon),
+        horizon=buckets,
         items=items,
         bom_edges=edges,
-        inventory=read(conn, "select sku, nettable_on_hand::float8 from marts.inventory_position_by_sku").join(
-            planned, on="sku", how="semi"
-        ),
-        scheduled_receipts=read(
-            conn,
-            "select order_type, order_number, line_number, sku, supplier_code, release_date, due_date, due_week,"
-            " open_quantity::float8 from marts.scheduled_receipts where open_quantity > 0",
+        inventory=history.positions(
+            INVENTORY,
+            "sku, coalesce(sum(on_hand) filter (where is_nettable), 0)::float8 as nettable_on_hand",
+            group_by="sku",
         ).join(planned, on="sku", how="semi"),
-        customer_orders=read(
-            conn, "select sku, due_week, quantity::float8 from marts.customer_orders where quantity > 0"
+        scheduled_receipts=history.positions(
+            SCHEDULED_RECEIPTS,
+            "order_type, order_number, line_number, sku, supplier_code, release_date, due_date, due_week,"
+            " open_quantity::float8",
+            where="open_quantity > 0",
+        ).join(planned, on="sku", how="semi"),
+        customer_orders=history.positions(
+            CUSTOMER_ORDERS, "sku, due_week, due_date, quantity::float8", where="quantity > 0"
         ).join(planned, on="sku", how="semi"),
         forecasts=forecasts.join(planned, on="sku", how="semi"),
         demand_stats=_demand_stats(
             read(
                 conn,
-                "select sku, volume::float8 from marts.demand_weekly where week_start <= %s and week_start > %s",
-                [origin, origin - dt.timedelta(weeks=DEMAND_STATS_WEEKS)],
+                f"select sku, volume::float8 from {demand} where {bucket} <= %s and {bucket} > %s",
+                [origin, shift_buckets(origin, -BUCKETS_PER_YEAR[freq], freq)],
             )
         ),
         item_suppliers=item_suppliers.join(planned, on="sku", how="semi"),
@@ -237,11 +274,12 @@ def load_plan_inputs(conn: psycopg.Connection, origin: dt.date, horizon: int) ->
         forecast_accuracy=read(
             conn,
             "select f.sku, f.bucket_start, coalesce(d.volume, 0)::float8 as actual, f.p50 as forecast"
-            " from forecasting.forecasts f left join marts.demand_weekly d"
-            " on d.sku = f.sku and d.week_start = f.bucket_start"
-            " where f.origin = %s and f.freq = 'W' and f.bucket_start = %s and f.target = 'volume' and f.is_selected",
-            [origin - dt.timedelta(weeks=1), origin],
+            f" from forecasting.forecasts f left join {demand} d on d.sku = f.sku and d.{bucket} = f.bucket_start"
+            " where f.origin = %s and f.freq = %s and f.bucket_start = %s and f.target = 'volume' and f.is_selected",
+            [shift_buckets(origin, -1, freq), freq, origin],
         ),
+        as_of=history.as_of,
+        history_gaps=tuple(history.gaps),
     )
 
 
@@ -273,10 +311,11 @@ def plan_origin(
         inputs.items,
         inputs.bom_edges,
         inputs.inventory,
-        inputs.scheduled_receipts.select("sku", "due_week", "open_quantity"),
+        _by_due_date(inputs.scheduled_receipts).select("sku", "due_week", "open_quantity"),
         mps,
         horizon,
         safety_stock=policy.select("sku", "safety_stock"),
+        costs=bucket_costs(horizon),
     )
     capacity = capacity_requirements(
         plan.planned_orders, inputs.routings, inputs.capacity, horizon, released_orders=inputs.scheduled_receipts
@@ -306,6 +345,7 @@ def plan_origin(
             capacity=capacity,
             forecast_accuracy=inputs.forecast_accuracy,
             deviation_threshold=deviation_threshold,
+            freq=horizon.freq,
         ),
     )
 
@@ -320,12 +360,24 @@ def schedule_and_policy(
     """The MPS (PL-1) and the inventory policy (PL-2) of an origin: what the MRP run and scenarios plan with."""
     forecasts = inputs.forecasts.rename({"bucket_start": "bucket"})
     mps = master_production_schedule(
-        forecasts, inputs.customer_orders, inputs.horizon, firm_horizon=firm_horizon, quantile=quantile
+        forecasts, _by_due_date(inputs.customer_orders), inputs.horizon, firm_horizon=firm_horizon, quantile=quantile
     )
     policy = inventory_policy(
-        inputs.items, inputs.demand_stats, forecasts=forecasts, horizon=inputs.horizon, service_levels=service_levels
+        inputs.items,
+        inputs.demand_stats,
+        forecasts=forecasts,
+        horizon=inputs.horizon,
+        service_levels=service_levels,
+        days_per_bucket=inputs.horizon.days_before,
+        costs=bucket_costs(inputs.horizon),
     )
     return mps, policy
+
+
+def _by_due_date(orders: pl.DataFrame) -> pl.DataFrame:
+    """Orders bucketed by their due date when they have one: ``due_week`` is a Monday, which for an order due
+    on the first days of a month lies in the month before (a weekly plan puts both in the same week)."""
+    return orders.with_columns(pl.col("due_date").alias("due_week")) if "due_date" in orders.columns else orders
 
 
 def with_proposal_keys(proposals: pl.DataFrame) -> pl.DataFrame:
@@ -347,17 +399,18 @@ def with_proposal_keys(proposals: pl.DataFrame) -> pl.DataFrame:
 
 
 def store_plan(conn: psycopg.Connection, result: OriginPlan) -> dict[str, int]:
-    """Write a plan (replacing its origin's rows) with earlier decisions and acknowledgements applied.
+    """Write a plan (replacing the rows of its origin and frequency) with earlier decisions and acknowledgements.
 
     Returns:
         Rows written per table.
     """
     store.ensure_schema(conn)
+    freq = result.horizon.freq
     decisions = store.read_frame(
         conn,
         "select proposal_key, status as _status, decided_by as _by, decided_at as _at, reject_reason as _reason"
-        " from planning.proposal_decisions where origin = %s",
-        [result.origin],
+        " from planning.proposal_decisions where origin = %s and freq = %s",
+        [result.origin, freq],
     )
     proposals = result.proposals
     if decisions.height:
@@ -387,22 +440,30 @@ def store_plan(conn: psycopg.Connection, result: OriginPlan) -> dict[str, int]:
             .select(alerts.columns)
         )
     tables = result.tables() | {"purchase_proposals": proposals, "alerts": alerts}
-    return store.replace_plan(conn, result.origin, tables)
+    return store.replace_plan(conn, result.origin, tables, freq=freq)
 
 
-def read_proposals(conn: psycopg.Connection, origin: dt.date, *, status: str | None = None) -> pl.DataFrame:
-    """The stored proposals of an origin (with their decisions), by supplier, priority and need date."""
-    query = "select * from planning.purchase_proposals where origin = %s"
-    params: list[object] = [origin]
+def read_proposals(
+    conn: psycopg.Connection, origin: dt.date, *, status: str | None = None, freq: Freq = "W"
+) -> pl.DataFrame:
+    """The stored proposals of an origin's plan (with their decisions), by supplier, priority and need date."""
+    query = "select * from planning.purchase_proposals where origin = %s and freq = %s"
+    params: list[object] = [origin, freq]
     if status is not None:
         query += " and status = %s"
         params.append(status)
     frame = store.read_frame(conn, query + " order by supplier_code, priority, need_date, sku, proposal_id", params)
-    return frame.drop("computed_at", strict=False).with_columns(_naive_utc("decided_at"))
+    return frame.drop("computed_at", "freq", strict=False).with_columns(_naive_utc("decided_at"))
 
 
 def approve_proposals(
-    conn: psycopg.Connection, origin: dt.date, proposal_ids: Iterable[int], by: str, at: dt.datetime | None = None
+    conn: psycopg.Connection,
+    origin: dt.date,
+    proposal_ids: Iterable[int],
+    by: str,
+    at: dt.datetime | None = None,
+    *,
+    freq: Freq = "W",
 ) -> pl.DataFrame:
     """Approve proposals of an origin (by their ``proposal_id`` in the stored plan); the decision survives reruns.
 
@@ -412,9 +473,9 @@ def approve_proposals(
     Raises:
         mrp.purchasing.ProposalDecisionError: An id is unknown, already decided, or ``by`` is empty.
     """
-    proposals = read_proposals(conn, origin)
+    proposals = read_proposals(conn, origin, freq=freq)
     decided = approve(proposals, proposal_ids, by, at or _now())
-    return _store_decisions(conn, origin, proposals, decided)
+    return _store_decisions(conn, origin, freq, proposals, decided)
 
 
 def reject_proposals(
@@ -424,25 +485,28 @@ def reject_proposals(
     by: str,
     reason: str,
     at: dt.datetime | None = None,
+    *,
+    freq: Freq = "W",
 ) -> pl.DataFrame:
     """Reject proposals of an origin with a reason; see :func:`approve_proposals`."""
-    proposals = read_proposals(conn, origin)
+    proposals = read_proposals(conn, origin, freq=freq)
     decided = reject(proposals, proposal_ids, by, at or _now(), reason)
-    return _store_decisions(conn, origin, proposals, decided)
+    return _store_decisions(conn, origin, freq, proposals, decided)
 
 
 def _store_decisions(
-    conn: psycopg.Connection, origin: dt.date, before: pl.DataFrame, after: pl.DataFrame
+    conn: psycopg.Connection, origin: dt.date, freq: Freq, before: pl.DataFrame, after: pl.DataFrame
 ) -> pl.DataFrame:
     changed = after.filter(pl.col("status") != before["status"])
     with conn.transaction():
         for row in changed.iter_rows(named=True):
             conn.execute(
-                "insert into planning.proposal_decisions (origin, proposal_key, sku, supplier_code, need_date,"
-                " quantity, status, decided_by, decided_at, reject_reason) values (%s, %s, %s, %s, %s, %s, %s, %s,"
+                "insert into planning.proposal_decisions (origin, freq, proposal_key, sku, supplier_code, need_date,"
+                " quantity, status, decided_by, decided_at, reject_reason) values (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
                 " %s, %s)",
                 [
                     origin,
+                    freq,
                     row["proposal_key"],
                     row["sku"],
                     row["supplier_code"],
@@ -456,13 +520,14 @@ def _store_decisions(
             )
             conn.execute(
                 "update planning.purchase_proposals set status = %s, decided_by = %s, decided_at = %s,"
-                " reject_reason = %s where origin = %s and proposal_key = %s",
+                " reject_reason = %s where origin = %s and freq = %s and proposal_key = %s",
                 [
                     row["status"],
                     row["decided_by"],
                     _utc(row["decided_at"]),
                     row["reject_reason"],
                     origin,
+                    freq,
                     row["proposal_key"],
                 ],
             )
@@ -470,27 +535,44 @@ def _store_decisions(
 
 
 def export_origin_proposals(
-    conn: psycopg.Connection, origin: dt.date, path: str | Path, *, only_approved: bool = True
+    conn: psycopg.Connection, origin: dt.date, path: str | Path, *, only_approved: bool = True, freq: Freq = "W"
 ) -> int:
     """Write an origin's proposals (approved ones by default) as CSV or XLSX for the ERP; returns the count."""
-    return export_proposals(read_proposals(conn, origin), path, only_approved=only_approved)
+    return export_proposals(read_proposals(conn, origin, freq=freq), path, only_approved=only_approved)
 
 
-def read_alerts(conn: psycopg.Connection, origin: dt.date, *, open_only: bool = False) -> pl.DataFrame:
-    """The stored alerts of an origin, the most severe first."""
-    query = "select * from planning.alerts where origin = %s" + (" and not acknowledged" if open_only else "")
+def read_alerts(
+    conn: psycopg.Connection, origin: dt.date, *, open_only: bool = False, freq: Freq = "W"
+) -> pl.DataFrame:
+    """The stored alerts of an origin's weekly (or monthly: ``freq="M"``) plan with the pipeline's (``origin``
+    null), the most severe first.
+
+    The pipeline alerts (failed runs, rejected files) shown are the open ones and those raised since the origin.
+    """
+    store.ensure_schema(conn)  # a warehouse planned before pipeline_alerts existed
+    columns = "alert_key, alert_type, severity, sku, work_center_code, bucket_start, value, message, acknowledged, "
+    columns += "acknowledged_by, acknowledged_at"
+    query = (
+        f"select * from (select origin, {columns} from planning.alerts where origin = %s and freq = %s"
+        f" union all select null::date, {columns} from planning.pipeline_alerts"
+        " where not acknowledged or raised_at >= %s) alerts"
+    ) + (" where not acknowledged" if open_only else "")
     order = " order by array_position(array['critical', 'warning', 'info'], severity), alert_type, bucket_start, sku"
-    return (
-        store.read_frame(conn, query + order, [origin])
-        .drop("computed_at", strict=False)
-        .with_columns(_naive_utc("acknowledged_at"))
-    )
+    frame = store.read_frame(conn, query + order, [origin, freq, origin])
+    return frame.with_columns(_naive_utc("acknowledged_at"))
 
 
 def acknowledge_alerts(
-    conn: psycopg.Connection, origin: dt.date, keys: Iterable[str], by: str, at: dt.datetime | None = None
+    conn: psycopg.Connection,
+    origin: dt.date,
+    keys: Iterable[str],
+    by: str,
+    at: dt.datetime | None = None,
+    *,
+    freq: Freq = "W",
 ) -> int:
-    """Acknowledge alerts of an origin; the acknowledgement holds for the same alert key in later plans.
+    """Acknowledge alerts of an origin's plan (``freq``); the acknowledgement holds for the same alert key in later
+    plans (of that frequency: a monthly plan's keys are its own).
 
     Returns:
         The number of alerts newly acknowledged.
@@ -498,7 +580,7 @@ def acknowledge_alerts(
     Raises:
         mrp.alerts.AlertInputError: A key is not among the origin's alerts, or ``by`` is empty.
     """
-    alerts = read_alerts(conn, origin)
+    alerts = read_alerts(conn, origin, freq=freq)
     wanted = list(dict.fromkeys(keys))
     updated = acknowledge(alerts, wanted, by, at or _now())
     fresh = updated.filter(pl.col("acknowledged") & ~alerts["acknowledged"])
@@ -509,25 +591,34 @@ def acknowledge_alerts(
                 " values (%s, %s, %s) on conflict (alert_key) do nothing",
                 [row["alert_key"], row["acknowledged_by"], _utc(row["acknowledged_at"])],
             )
-            conn.execute(
-                "update planning.alerts set acknowledged = true, acknowledged_by = %s, acknowledged_at = %s"
-                " where alert_key = %s and not acknowledged",
-                [row["acknowledged_by"], _utc(row["acknowledged_at"]), row["alert_key"]],
-            )
+            for table in ("alerts", "pipeline_alerts"):
+                conn.execute(
+                    f"update planning.{table} set acknowledged = true, acknowledged_by = %s, acknowledged_at = %s"
+                    " where alert_key = %s and not acknowledged",
+                    [row["acknowledged_by"], _utc(row["acknowledged_at"]), row["alert_key"]],
+                )
     return fresh.height
 
 
 def deliver_daily_summary(
-    conn: psycopg.Connection, origin: dt.date, day: dt.date, config: SmtpConfig | None, *, not_sent_reason: str = ""
+    conn: psycopg.Connection,
+    origin: dt.date | None,
+    day: dt.date,
+    config: SmtpConfig | None,
+    *,
+    not_sent_reason: str = "",
+    freq: Freq = "W",
 ) -> tuple[str, str]:
     """Send the day's summary of the origin's open alerts (or record why not) in ``planning.alert_summaries``.
 
     Args:
         conn: The warehouse.
-        origin: The plan whose alerts are summarised.
+        origin: The plan whose alerts are summarised; None before the first plan: the pipeline's open alerts
+            alone, with :data:`NO_PLAN_NOTE` under the title, recorded without an origin.
         day: The day of the summary.
         config: Where to send it; None records the summary as ``not_sent`` with ``not_sent_reason``.
         not_sent_reason: Why there is no SMTP configuration.
+        freq: The plan's buckets (``"W"`` or ``"M"``).
 
     Returns:
         ``(status, subject)``.
@@ -535,8 +626,11 @@ def deliver_daily_summary(
     Raises:
         mrp.alerts.AlertDeliveryError: The SMTP server could not be reached or refused (also recorded).
     """
-    alerts = read_alerts(conn, origin)
-    subject, _, _ = daily_summary(alerts, day)
+    if origin is None:
+        alerts, note = _open_pipeline_alerts(conn), NO_PLAN_NOTE
+    else:
+        alerts, note = read_alerts(conn, origin, freq=freq), ""
+    subject, _, _ = daily_summary(alerts, day, note=note)
     counts = {s: alerts.filter(~pl.col("acknowledged") & (pl.col("severity") == s)).height for s in SEVERITIES}
     open_alerts = sum(counts.values())
 
@@ -551,7 +645,7 @@ def deliver_daily_summary(
         record("not_sent", not_sent_reason or "no SMTP configuration", [])
         return "not_sent", subject
     try:
-        send_daily_summary(alerts, config, day)
+        send_daily_summary(alerts, config, day, note=note)
     except Exception as error:
         record("not_sent", str(error), list(config.recipients))
         raise
@@ -599,10 +693,10 @@ def run_scenario_origin(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the base plan and the scenario on the same inputs and compare them (per item, totals).
 
-    The base plan's MPS and safety stocks are kept for both runs: the scenario changes demand, lead times
-    or capacity, not the inventory policy the base plan was computed with.
+    The base plan's MPS, safety stocks and bucket costs are kept for both runs: the scenario changes demand, lead
+    times or capacity, not the inventory policy the base plan was computed with.
     """
-    receipts = inputs.scheduled_receipts.select("sku", "due_week", "open_quantity")
+    receipts = _by_due_date(inputs.scheduled_receipts).select("sku", "due_week", "open_quantity")
     results: list[ScenarioResult] = [
         run_scenario(
             which,
@@ -617,6 +711,7 @@ def run_scenario_origin(
             routings=inputs.routings,
             capacity=inputs.capacity,
             safety_stock=policy.select("sku", "safety_stock"),
+            costs=bucket_costs(inputs.horizon),
         )
         for which in (Scenario("base"), scenario)
     ]
@@ -631,8 +726,10 @@ def run_stored_scenario(
     horizon: int,
     firm_horizon: int = 2,
     service_levels: Mapping[str, float] = SERVICE_LEVELS,
+    freq: Freq = "W",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run the stored scenario ``name`` against the base plan of ``origin`` and store the comparison.
+    """Run the stored scenario ``name`` against the base plan of ``origin`` (weekly, or monthly with ``freq="M"``)
+    and store the comparison.
 
     Returns:
         ``(per_item, totals)`` as :func:`mrp.scenarios.compare` gives them.
@@ -642,33 +739,44 @@ def run_stored_scenario(
         PlanInputError: The origin has no forecast.
     """
     scenario = load_scenario(conn, name)
-    inputs = load_plan_inputs(conn, origin, horizon)
+    inputs = load_plan_inputs(conn, origin, horizon, freq=freq)
     mps, policy = schedule_and_policy(inputs, firm_horizon=firm_horizon, service_levels=service_levels)
     per_item, totals = run_scenario_origin(scenario, inputs, policy, mps)
-    store_scenario_result(conn, name, origin, per_item, totals)
+    store_scenario_result(conn, name, origin, per_item, totals, freq=freq)
     return per_item, totals
 
 
 def store_scenario_result(
-    conn: psycopg.Connection, name: str, origin: dt.date, per_item: pl.DataFrame, totals: pl.DataFrame
+    conn: psycopg.Connection,
+    name: str,
+    origin: dt.date,
+    per_item: pl.DataFrame,
+    totals: pl.DataFrame,
+    *,
+    freq: Freq = "W",
 ) -> None:
-    """Replace the stored comparison of scenario ``name`` at ``origin``."""
-    store.replace_rows(conn, "scenario_results", per_item, where={"name": name, "origin": origin})
-    store.replace_rows(conn, "scenario_totals", totals, where={"name": name, "origin": origin})
+    """Replace the stored comparison of scenario ``name`` against the plan of ``origin`` and ``freq``."""
+    where = {"name": name, "origin": origin, "freq": freq}
+    store.replace_rows(conn, "scenario_results", per_item, where=where)
+    store.replace_rows(conn, "scenario_totals", totals, where=where)
 
 
-def read_scenario_result(conn: psycopg.Connection, name: str, origin: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The stored comparison of a scenario at an origin: ``(per_item, totals)`` (empty when not run)."""
+def read_scenario_result(
+    conn: psycopg.Connection, name: str, origin: dt.date, *, freq: Freq = "W"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored comparison of a scenario against a plan: ``(per_item, totals)`` (empty when not run)."""
     per_item = store.read_frame(
-        conn, "select * from planning.scenario_results where name = %s and origin = %s order by sku", [name, origin]
+        conn,
+        "select * from planning.scenario_results where name = %s and origin = %s and freq = %s order by sku",
+        [name, origin, freq],
     )
     totals = store.read_frame(
         conn,
         "select measure, base, scenario, delta from planning.scenario_totals where name = %s and origin = %s"
-        " order by measure",
-        [name, origin],
+        " and freq = %s order by measure",
+        [name, origin, freq],
     )
-    return per_item.drop("computed_at", strict=False), totals
+    return per_item.drop("computed_at", "freq", strict=False), totals
 
 
 def _planned_items(master: pl.DataFrame, edges: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -731,3 +839,22 @@ def _utc(value: dt.datetime) -> dt.datetime:
 def _naive_utc(column: str) -> pl.Expr:
     """A timestamptz column as read (aware, any zone, or all-null) as naive UTC, the dtype the frames use."""
     return pl.col(column).cast(pl.Datetime("us", "UTC")).dt.replace_time_zone(None).alias(column)
+
+
+#: The line under the title of a summary sent before the first plan.
+NO_PLAN_NOTE = "No plan yet: only the pipeline's alerts (failed runs, rejected files, missing emails) are listed."
+
+
+def _open_pipeline_alerts(conn: psycopg.Connection) -> pl.DataFrame:
+    """The pipeline's unacknowledged alerts (failed runs, rejected files, missing emails), the most severe first."""
+    store.ensure_schema(conn)
+    return store.read_frame(
+        conn,
+        "select alert_key, alert_type, severity, sku, work_center_code, bucket_start, value, message, acknowledged,"
+        " acknowledged_by, acknowledged_at from planning.pipeline_alerts where not acknowledged"
+        " order by array_position(array['critical', 'warning', 'info'], severity), alert_type, bucket_start",
+    ).with_columns(
+        pl.col("alert_type", "severity", "message").cast(pl.String),
+        pl.col("acknowledged").cast(pl.Boolean),
+        _naive_utc("acknowledged_at"),
+    )

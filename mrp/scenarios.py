@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from mrp.crp import CapacityPlan, capacity_requirements
-from mrp.engine import MrpPlan, run_mrp
+from mrp.engine import CostDefaults, MrpPlan, run_mrp
 from mrp.horizon import Horizon
 
 COMPARISON_COLUMNS: tuple[str, ...] = (
@@ -235,6 +235,7 @@ def run_scenario(
     routings: pl.DataFrame | None = None,
     capacity: pl.DataFrame | None = None,
     safety_stock: pl.DataFrame | None = None,
+    costs: CostDefaults | None = None,
 ) -> ScenarioResult:
     """Apply the scenario to the inputs and run MRP (and CRP when ``routings`` and ``capacity`` are given).
 
@@ -251,6 +252,7 @@ def run_scenario(
         scenario.apply_demand(demand, classes),
         horizon,
         safety_stock=safety_stock,
+        costs=costs,
     )
     crp = None
     if routings is not None and capacity is not None:

@@ -1,11 +1,14 @@
 """The planning tables in PostgreSQL (schema ``planning``) that the dashboards and the CLI read.
 
-Every plan table is keyed by the forecast ``origin`` (the Monday of the last week of history; the plan's first
-bucket is the week after), so a weekly partition writes exactly its own rows: :func:`replace_plan` deletes the
-origin's rows of every plan table and copies the new ones in **one** transaction — a rerun replaces the whole
-plan, a failed run leaves the previous plan in place, and no reader ever sees half of one.
+Every plan table is keyed by the forecast ``origin`` (the first day of the last bucket of history; the plan's
+first bucket is the one after) and the bucket ``freq`` (``'W'`` weeks, ``'M'`` months: a month starting on a
+Monday is also a week's origin, and the two plans must not overwrite each other), so a partition writes exactly
+its own rows: :func:`replace_plan` deletes the origin's rows of every plan table and copies the new ones in
+**one** transaction — a rerun replaces the whole plan, a failed run leaves the previous plan in place, and no
+reader ever sees half of one. Tables created before monthly plans existed get the ``freq`` column (``'W'`` for
+their rows) and the wider primary key from :func:`ensure_schema`.
 
-Plan tables (one origin each, written by the weekly plan):
+Plan tables (one origin and freq each, written by the weekly or the monthly plan):
 
 - ``mps``: PL-1, one row per item and bucket; ``inventory_policy``: PL-2, one row per item.
 - ``mrp_records``: PL-3, the MRP record per item and bucket; ``planned_orders``: one row per planned order.
@@ -16,14 +19,18 @@ Plan tables (one origin each, written by the weekly plan):
 
 Tables that outlive a rerun (never deleted by :func:`replace_plan`):
 
-- ``proposal_decisions``: approve/reject with who and when, keyed by ``(origin, proposal_key)``. The
+- ``proposal_decisions``: approve/reject with who and when, keyed by ``(origin, freq, proposal_key)``. The
   ``proposal_id`` is the planned order's ``order_id`` and is renumbered by every run, so the stable key is
   ``sku|need_date|supplier|n`` (``n`` numbers the proposals of one item, date and supplier, e.g. a max-lot
   split); a rerun's proposals pick their decisions up by that key.
 - ``alert_acknowledgements``: keyed by ``alert_key`` (type, subject and date: the same condition found next week
-  has the same key, so an acknowledgement carries over).
-- ``scenarios`` (name, definition), ``scenario_results`` (per item) and ``scenario_totals``, keyed by name and
-  origin; ``alert_summaries``: one row per daily summary sent (or not sent, with the reason).
+  has the same key, so an acknowledgement carries over; a monthly plan's keys end in ``|M``).
+- ``scenarios`` (name, definition), ``scenario_results`` (per item) and ``scenario_totals``, keyed by name,
+  origin and freq (the plan they were compared with); ``alert_summaries``: one row per daily summary sent (or
+  not sent, with the reason).
+- ``pipeline_alerts``: alerts about the pipeline rather than a plan (``pipeline_failure``, ``rejected_file``),
+  keyed by ``alert_key`` alone: :func:`record_pipeline_alerts` writes an alert once however often it is raised,
+  and the acknowledgement is kept on its row.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from fmrp import pgframes
 
 SCHEMA = "planning"
 
-#: The tables a plan run replaces for its origin, in the order they are written.
+#: The tables a plan run replaces for its origin and frequency, in the order they are written.
 PLAN_TABLES: tuple[str, ...] = (
     "mps",
     "inventory_policy",
@@ -59,6 +66,7 @@ create schema if not exists {SCHEMA};
 
 create table if not exists {SCHEMA}.mps (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     bucket integer not null,
     bucket_start date not null,
@@ -67,11 +75,12 @@ create table if not exists {SCHEMA}.mps (
     mps_demand double precision not null check (mps_demand >= 0),
     source text not null check (source in ('forecast', 'firm', 'max')),
     computed_at timestamptz not null default now(),
-    primary key (origin, sku, bucket)
+    primary key (origin, freq, sku, bucket)
 );
 
 create table if not exists {SCHEMA}.inventory_policy (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     abc_class text not null,
     service_level double precision not null,
@@ -90,11 +99,12 @@ create table if not exists {SCHEMA}.inventory_policy (
     holding_cost double precision not null,
     eoq double precision,
     computed_at timestamptz not null default now(),
-    primary key (origin, sku)
+    primary key (origin, freq, sku)
 );
 
 create table if not exists {SCHEMA}.mrp_records (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     bucket integer not null,
     bucket_start date not null,
@@ -109,11 +119,12 @@ create table if not exists {SCHEMA}.mrp_records (
     past_due_releases double precision not null,
     safety_stock double precision not null,
     computed_at timestamptz not null default now(),
-    primary key (origin, sku, bucket)
+    primary key (origin, freq, sku, bucket)
 );
 
 create table if not exists {SCHEMA}.planned_orders (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     order_id bigint not null,
     sku text not null,
     replenishment text,
@@ -124,11 +135,12 @@ create table if not exists {SCHEMA}.planned_orders (
     quantity double precision not null check (quantity > 0),
     is_past_due boolean not null,
     computed_at timestamptz not null default now(),
-    primary key (origin, order_id)
+    primary key (origin, freq, order_id)
 );
 
 create table if not exists {SCHEMA}.pegs (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     supply_type text not null,
     supply_bucket integer not null,
@@ -144,6 +156,7 @@ create index if not exists pegs_origin_supply on {SCHEMA}.pegs (origin, supply_k
 
 create table if not exists {SCHEMA}.action_messages (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     action text not null check (action in ('new', 'increase', 'reduce', 'cancel', 'expedite', 'defer')),
     order_type text,
@@ -160,6 +173,7 @@ create index if not exists action_messages_origin on {SCHEMA}.action_messages (o
 
 create table if not exists {SCHEMA}.shortage_reasons (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     bucket integer not null,
     bucket_start date,
@@ -174,6 +188,7 @@ create index if not exists shortage_reasons_origin on {SCHEMA}.shortage_reasons 
 
 create table if not exists {SCHEMA}.capacity_load (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     work_center_code text not null,
     bucket integer not null,
     bucket_start date not null,
@@ -186,11 +201,12 @@ create table if not exists {SCHEMA}.capacity_load (
     spare_hours_earlier double precision not null,
     suggestion text not null,
     computed_at timestamptz not null default now(),
-    primary key (origin, work_center_code, bucket)
+    primary key (origin, freq, work_center_code, bucket)
 );
 
 create table if not exists {SCHEMA}.capacity_operations (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     source text not null,
     order_ref text not null,
     sku text not null,
@@ -207,6 +223,7 @@ create index if not exists capacity_operations_origin
 
 create table if not exists {SCHEMA}.purchase_proposals (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     proposal_key text not null,
     proposal_id bigint not null,
     supplier_code text,
@@ -231,11 +248,12 @@ create table if not exists {SCHEMA}.purchase_proposals (
     decided_at timestamptz,
     reject_reason text,
     computed_at timestamptz not null default now(),
-    primary key (origin, proposal_key)
+    primary key (origin, freq, proposal_key)
 );
 
 create table if not exists {SCHEMA}.proposal_decisions (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     proposal_key text not null,
     sku text not null,
     supplier_code text,
@@ -245,11 +263,12 @@ create table if not exists {SCHEMA}.proposal_decisions (
     decided_by text not null,
     decided_at timestamptz not null,
     reject_reason text,
-    primary key (origin, proposal_key)
+    primary key (origin, freq, proposal_key)
 );
 
 create table if not exists {SCHEMA}.alerts (
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     alert_key text not null,
     alert_type text not null,
     severity text not null check (severity in ('critical', 'warning', 'info')),
@@ -262,7 +281,7 @@ create table if not exists {SCHEMA}.alerts (
     acknowledged_by text,
     acknowledged_at timestamptz,
     computed_at timestamptz not null default now(),
-    primary key (origin, alert_key)
+    primary key (origin, freq, alert_key)
 );
 
 create table if not exists {SCHEMA}.alert_acknowledgements (
@@ -284,6 +303,21 @@ create table if not exists {SCHEMA}.alert_summaries (
     created_at timestamptz not null default now()
 );
 
+create table if not exists {SCHEMA}.pipeline_alerts (
+    alert_key text primary key,
+    alert_type text not null,
+    severity text not null check (severity in ('critical', 'warning', 'info')),
+    sku text,
+    work_center_code text,
+    bucket_start date,
+    value double precision,
+    message text not null,
+    acknowledged boolean not null default false,
+    acknowledged_by text,
+    acknowledged_at timestamptz,
+    raised_at timestamptz not null default now()
+);
+
 create table if not exists {SCHEMA}.scenarios (
     name text primary key,
     description text not null default '',
@@ -295,6 +329,7 @@ create table if not exists {SCHEMA}.scenarios (
 create table if not exists {SCHEMA}.scenario_results (
     name text not null references {SCHEMA}.scenarios (name) on delete cascade,
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     sku text not null,
     base_orders bigint not null,
     scenario_orders bigint not null,
@@ -309,18 +344,19 @@ create table if not exists {SCHEMA}.scenario_results (
     delta_value double precision not null,
     delta_past_due bigint not null,
     computed_at timestamptz not null default now(),
-    primary key (name, origin, sku)
+    primary key (name, origin, freq, sku)
 );
 
 create table if not exists {SCHEMA}.scenario_totals (
     name text not null references {SCHEMA}.scenarios (name) on delete cascade,
     origin date not null,
+    freq text not null default 'W' check (freq in ('W', 'M')),
     measure text not null,
     base double precision not null,
     scenario double precision not null,
     delta double precision not null,
     computed_at timestamptz not null default now(),
-    primary key (name, origin, measure)
+    primary key (name, origin, freq, measure)
 );
 """
 
@@ -334,15 +370,50 @@ def ensure_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('fmrp.planning.ddl'))")
         conn.execute(DDL)
+        _add_freq(conn)
 
 
-def replace_plan(conn: psycopg.Connection, origin: dt.date, frames: Mapping[str, pl.DataFrame]) -> dict[str, int]:
-    """Replace the rows of ``origin`` in every given plan table, all in one transaction.
+#: The tables keyed by origin and frequency.
+FREQ_TABLES: tuple[str, ...] = (*PLAN_TABLES, "proposal_decisions", "scenario_results", "scenario_totals")
+
+
+def _add_freq(conn: psycopg.Connection) -> None:
+    """Give a table created before monthly plans its ``freq`` column (its rows are weekly) and key."""
+    rows = conn.execute(
+        "select t.table_name from information_schema.tables t where t.table_schema = %s"
+        " and t.table_name = any(%s) and not exists (select 1 from information_schema.columns c"
+        " where c.table_schema = t.table_schema and c.table_name = t.table_name and c.column_name = 'freq')",
+        [SCHEMA, list(FREQ_TABLES)],
+    ).fetchall()
+    for (table,) in rows:
+        name = sql.Identifier(SCHEMA, table)
+        conn.execute(
+            sql.SQL("alter table {} add column freq text not null default 'W' check (freq in ('W', 'M'))").format(name)
+        )
+        key = conn.execute(
+            "select conname, pg_get_constraintdef(oid) from pg_constraint where conrelid = %s::regclass"
+            " and contype = 'p'",
+            [f"{SCHEMA}.{table}"],
+        ).fetchone()
+        if key is not None:
+            columns = key[1].removeprefix("PRIMARY KEY (").removesuffix(")").replace("origin, ", "origin, freq, ", 1)
+            conn.execute(
+                sql.SQL("alter table {} drop constraint {}, add primary key ({})").format(
+                    name, sql.Identifier(key[0]), sql.SQL(columns)
+                )
+            )
+
+
+def replace_plan(
+    conn: psycopg.Connection, origin: dt.date, frames: Mapping[str, pl.DataFrame], *, freq: str = "W"
+) -> dict[str, int]:
+    """Replace the rows of ``origin`` and ``freq`` in every given plan table, all in one transaction.
 
     Args:
         conn: An open connection (autocommit or not: the writes run in their own transaction block).
-        origin: The plan's origin week; added to each frame as the ``origin`` column.
+        origin: The plan's origin; added to each frame as the ``origin`` column.
         frames: Table name (one of :data:`PLAN_TABLES`) -> rows with the table's column names.
+        freq: The plan's buckets, ``'W'`` or ``'M'``; added as the ``freq`` column.
 
     Returns:
         Rows written per table.
@@ -358,8 +429,9 @@ def replace_plan(conn: psycopg.Connection, origin: dt.date, frames: Mapping[str,
         for table in PLAN_TABLES:
             if table not in frames:
                 continue
-            conn.execute(sql.SQL("delete from {} where origin = %s").format(sql.Identifier(SCHEMA, table)), [origin])
-            frame = frames[table].with_columns(pl.lit(origin, pl.Date).alias("origin"))
+            delete = sql.SQL("delete from {} where origin = %s and freq = %s").format(sql.Identifier(SCHEMA, table))
+            conn.execute(delete, [origin, freq])
+            frame = frames[table].with_columns(pl.lit(origin, pl.Date).alias("origin"), pl.lit(freq).alias("freq"))
             copy_frame(conn, table, frame)
             written[table] = frame.height
     return written
@@ -393,7 +465,29 @@ def copy_frame(conn: psycopg.Connection, table: str, frame: pl.DataFrame) -> Non
 read_frame = pgframes.read_frame
 
 
-def latest_origin(conn: psycopg.Connection) -> dt.date | None:
-    """The newest origin with a stored plan, or None when no plan was run yet."""
-    row = conn.execute(f"select max(origin) from {SCHEMA}.mrp_records").fetchone()
+def latest_origin(conn: psycopg.Connection, freq: str = "W") -> dt.date | None:
+    """The newest origin with a stored plan of that frequency, or None when no plan was run yet."""
+    row = conn.execute(f"select max(origin) from {SCHEMA}.mrp_records where freq = %s", [freq]).fetchone()
     return None if row is None else row[0]
+
+
+def record_pipeline_alerts(conn: psycopg.Connection, alerts: pl.DataFrame) -> pl.DataFrame:
+    """Write pipeline alerts (``mrp.alerts.ALERT_COLUMNS``) whose key is not stored yet; return those written.
+
+    An alert raised again (the same failure re-evaluated, the same rejected file landed again) keeps its first
+    row and its acknowledgement, and is not returned: the caller mails only what is new.
+    """
+    columns = ("alert_key", "alert_type", "severity", "sku", "work_center_code", "bucket_start", "value", "message")
+    statement = sql.SQL(
+        "insert into {} ({}) values ({}) on conflict (alert_key) do nothing returning alert_key"
+    ).format(
+        sql.Identifier(SCHEMA, "pipeline_alerts"),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.SQL(", ").join(sql.Placeholder() for _ in columns),
+    )
+    written: list[str] = []
+    with conn.transaction(), conn.cursor() as cur:
+        for row in alerts.select(columns).iter_rows():
+            cur.execute(statement, row)
+            written.extend(key for (key,) in cur.fetchall())
+    return alerts.filter(pl.col("alert_key").is_in(written))

@@ -14,6 +14,17 @@ from fmrp.settings import get_settings
 from fmrp.warehouse import EmbeddedPostgres, ensure_database, warehouse_url, with_database
 
 
+@pytest.fixture(autouse=True)
+def _no_dagster_instance_left_entered() -> Iterator[None]:
+    """Each test starts without a current Dagster defs-state storage. ``with DagsterInstance...`` sets one for its
+    block, and loading definitions outside any block reads it; one left set by an earlier test (seen once in a full
+    run, not reproduced since) points at that test's dropped database and fails the next definitions load."""
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
+
+
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A URL on the test PostgreSQL server (the embedded one unless WAREHOUSE_URL is set)."""

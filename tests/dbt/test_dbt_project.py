@@ -804,3 +804,46 @@ def test_positions_come_from_the_latest_snapshot(warehouse: BuiltWarehouse) -> N
     ]  # PO-101/2 is fully received; PO-099 was in the older snapshot only
     orders = warehouse.query("select order_number, line_number, sku, quantity from marts.customer_orders order by 1, 2")
     assert orders == [("PV-2", 1, "FG-001", Decimal(8)), ("PV-2", 2, "FG-002", Decimal(3))]
+
+
+def test_position_history_keeps_every_snapshot_and_a_plan_reads_its_dates(warehouse: BuiltWarehouse) -> None:
+    history = warehouse.query(
+        """select business_date::text, is_latest_snapshot, sku, warehouse_code, on_hand
+           from marts.inventory_position_history where sku = 'FG-001' order by 1, 4"""
+    )
+    assert history == [
+        ("2025-02-06", False, "FG-001", "EXP", Decimal(10)),
+        ("2025-02-07", True, "FG-001", "ALM", Decimal(2)),
+        ("2025-02-07", True, "FG-001", "EXP", Decimal(40)),
+        ("2025-02-07", True, "FG-001", "QUA", Decimal(5)),
+    ]
+    receipts = warehouse.query(
+        "select snapshot_date::text, order_type, order_number from marts.scheduled_receipts_history order by 1, 2, 3"
+    )
+    assert receipts == [
+        ("2025-02-06", "purchase", "PO-099"),
+        ("2025-02-07", "production", "OP-500"),
+        ("2025-02-07", "production", "OP-501"),
+        ("2025-02-07", "purchase", "PO-100"),
+        ("2025-02-07", "purchase", "PO-101"),
+    ]
+
+    from mrp.asof import CUSTOMER_ORDERS, INVENTORY, ITEMS, SCHEDULED_RECEIPTS, AsOfReader
+
+    stock = "sku, coalesce(sum(on_hand) filter (where is_nettable), 0)::float8 as nettable_on_hand"
+    with psycopg.connect(warehouse.url) as conn:
+        thursday = AsOfReader(conn, date(2025, 2, 6))
+        on_hand = dict(thursday.positions(INVENTORY, stock, group_by="sku").iter_rows())
+        orders = thursday.positions(SCHEDULED_RECEIPTS, "order_number", where="open_quantity > 0")
+        firm = thursday.positions(CUSTOMER_ORDERS, "order_number")
+        assert on_hand == {"FG-001": 10.0}  # Thursday's file, not Friday's 42 nettable
+        assert sorted(orders["order_number"]) == ["OP-500", "OP-501", "PO-099"]  # no production file on Thursday
+        assert firm["order_number"].to_list() == ["PV-1"]
+        assert thursday.gaps == ["scheduled_receipts (production)"]
+
+        friday = AsOfReader(conn, date(2025, 2, 9))
+        assert dict(friday.positions(INVENTORY, stock, group_by="sku").iter_rows())["FG-001"] == 42.0
+        january = AsOfReader(conn, date(2025, 1, 31))
+        prices = dict(january.master_data(ITEMS, "sku, list_price::float8").iter_rows())
+        assert prices["FG-001"] == 110.0  # the snapshot starts with the 03/02 export: today's, flagged
+        assert january.gaps == ["items"]

@@ -21,11 +21,14 @@ def test_environment_overrides(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("FMRP_INBOX_DIR", str(tmp_path))
     monkeypatch.setenv("FMRP_HORIZON", "52")
     monkeypatch.setenv("FMRP_SERVICE_LEVEL_A", "0.99")
+    monkeypatch.setenv("FMRP_XLSX_PASSWORDS", '["s3nha", "com, vírgula"]')
     settings = Settings(_env_file=None)
     assert not settings.is_embedded
     assert settings.inbox == tmp_path
     assert settings.horizon == 52
     assert settings.service_levels()["A"] == 0.99
+    assert settings.workbook_passwords() == ("s3nha", "com, vírgula")
+    assert "s3nha" not in repr(settings)
 
 
 def test_dotenv_file_is_read(monkeypatch, tmp_path: Path):

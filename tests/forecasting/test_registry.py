@@ -65,6 +65,9 @@ def test_versions_champion_and_pruning(database_url: str, tmp_path: Path) -> Non
         for k in range(4, 9):
             _register(registry, tmp_path, f"v{k}", 60.0)  # worse than seasonal naive: never promoted
         assert registry.champion("tft").version == 3  # type: ignore[union-attr]
+        # a weekly TFT is no champion for monthly forecasts (trained_models / available_models with freq="M")
+        assert registry.champion("tft", "W").version == 3  # type: ignore[union-attr]
+        assert registry.champion("tft", "M") is None
         kept = sorted(p.name for p in (tmp_path / "models" / "tft").iterdir())
         assert kept == ["v0003", "v0004", "v0005", "v0006", "v0007", "v0008"]  # last 5 + the champion
         assert (tmp_path / "models" / "tft" / "v0003" / "weights.bin").read_bytes() == b"v3"

@@ -1,10 +1,12 @@
 """The IMAP connector against a real dovecot on loopback: filters, UID cursor, UIDVALIDITY, landing, moving,
 quarantine with reasons, bad input, TLS, and the server stopping in the middle of a fetch."""
 
+import socket
 import threading
 from datetime import date, datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
+from time import monotonic
 
 import psycopg
 import pytest
@@ -398,6 +400,35 @@ def test_a_server_that_stays_down_is_a_clear_error_and_the_mailbox_is_untouched(
         mailbox.poll(None)
     imap.start()
     assert imap.message_ids("INBOX") == ["<fech-3@fin>"]
+
+
+def test_a_silent_server_times_out_and_no_retry_starts_that_could_end_after_the_deadline():
+    """A server that takes the connection and never answers (a hung proxy): each attempt ends at the timeouts, and
+    with a deadline the mailbox gives up rather than start a retry that might run past it (a sensor's tick)."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody ever greets
+        config = ImapConfig(
+            host="127.0.0.1",
+            port=silent.getsockname()[1],
+            security="none",
+            user="u",
+            password="p",
+            timeout=0.3,
+            connect_timeout=0.3,
+            attempts=3,
+            backoff=0.1,
+        )
+        started = monotonic()
+        with ImapMailbox(config) as mailbox, pytest.raises(ImapUnavailableError, match="failed after 3 attempts: "):
+            mailbox.uidvalidity()
+        assert 0.9 <= monotonic() - started < 5
+
+        started = monotonic()
+        with (
+            ImapMailbox(config, deadline=started + 1.0) as mailbox,
+            pytest.raises(ImapUnavailableError, match=r"after 1 attempts \(no time left for another before the dead"),
+        ):
+            mailbox.uidvalidity()
+        assert monotonic() - started < 0.9
 
 
 def test_a_wrong_password_is_not_retried(imap):

@@ -8,7 +8,7 @@ import pytest
 from ingestion import landing
 from ingestion.landing import ensure_raw_schema, land_email, land_erp_file, land_inbox_files, scan_inbox
 from ingestion.schema import ENTITIES
-from tests.factories import cash_closing
+from tests.factories import HEADER, cash_closing, encrypted, workbook
 
 
 @pytest.fixture
@@ -281,9 +281,10 @@ def test_every_batch_is_graded(conn):
     assert [(float(s), g) for s, g in stored] == [(100.0, "A"), (b.quality_score, "B")]
 
 
+SALES_SHEET = [HEADER.strip().split(";"), ["03/01/2024", "PA-1", "x", 2, 5, 10], ["03/01/2024", "PA-2", "y", 1, 3, 3]]
 WORKBOOK_EXPECTED = {
     "corrupt xlsx": (b"PK\x03\x04 truncated zip", "not a readable workbook"),
-    "password-protected xlsx": (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), "password-protected workbook"),
+    "password-protected xlsx": (encrypted(workbook(SALES_SHEET), "s3nha"), "a password-protected workbook"),
     "empty attachment": (b"", "the file is empty"),
 }
 
@@ -332,3 +333,71 @@ def test_each_row_defect_has_its_documented_outcome_and_nothing_is_lost(conn):
         "select count(*) from (select _row_number from raw.sales union select row_number from raw.rejected_rows) n"
     ).fetchone()
     assert landed_or_kept == (30,)
+
+
+def test_a_password_protected_workbook_lands_with_a_configured_password(conn):
+    land = dict(
+        file_name="fechamento_2024-01-03.xlsx",
+        entity=ENTITIES["sales"],
+        source="email",
+        source_ref="<locked@x>",
+        received_at=datetime(2024, 1, 4, 10, tzinfo=UTC),
+        business_date=date(2024, 1, 3),
+    )
+    locked = encrypted(workbook(SALES_SHEET), "s3nha")
+    refused = landing.land_file(conn, locked, **land, passwords=["errada"])
+    assert refused.status == "rejected" and "none of the 1 configured passwords opens it" in refused.error
+    opened = landing.land_file(conn, encrypted(workbook(SALES_SHEET), "s3nha"), **land, passwords=["errada", "s3nha"])
+    assert (opened.status, opened.rows) == ("landed", 2)
+    assert conn.execute("select sku, quantity, revenue from raw.sales order by _row_number").fetchall() == [
+        ("PA-1", 2, 10),
+        ("PA-2", 1, 3),
+    ]
+
+
+TITLE_LINES = ("Fechamento de caixa", "Loja 12", "Data: 03/01/2024")
+
+
+def sales_file(suffix: str, rows: str, title_lines: tuple[str, ...] = ()) -> bytes:
+    if suffix == "xlsx":
+        return workbook([line.split(";") for line in (HEADER + rows).splitlines()], title_lines)
+    titles = "".join(f"{line}\n" for line in title_lines) + ("\n" if title_lines else "")
+    return (titles + HEADER + rows).encode("cp1252")
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_title_lines_above_the_header_land_like_the_file_without_them_and_rows_keep_their_numbers(conn, suffix):
+    rows = sales_rows(40, {7: "03/01/2024;PA-007;x;12,5x;2;2"})
+    land = dict(
+        entity=ENTITIES["sales"],
+        source="email",
+        received_at=datetime(2024, 1, 4, 10, tzinfo=UTC),
+        business_date=date(2024, 1, 3),
+    )
+    plain = landing.land_file(conn, sales_file(suffix, rows), file_name=f"a.{suffix}", source_ref="<a@x>", **land)
+    titled_file = sales_file(suffix, rows, TITLE_LINES)
+    titled = landing.land_file(conn, titled_file, file_name=f"b.{suffix}", source_ref="<b@x>", **land)
+    assert [(r.status, r.rows, r.rows_rejected) for r in (plain, titled)] == [("landed", 39, 1)] * 2
+
+    def landed(batch_id: int) -> list[tuple]:
+        return conn.execute(
+            "select _row_number, sale_date, sku, description, quantity, unit_price, revenue from raw.sales"
+            " where _batch_id = %s order by _row_number",
+            (batch_id,),
+        ).fetchall()
+
+    lines_above = len(TITLE_LINES) + 1  # and a blank one
+    assert [(n + lines_above, *rest) for n, *rest in landed(plain.batch_id)] == landed(titled.batch_id)
+    rejects = conn.execute("select batch_id, row_number, value from raw.rejected_rows order by 1").fetchall()
+    assert rejects == [(plain.batch_id, 7, "12,5x"), (titled.batch_id, 7 + lines_above, "12,5x")]
+
+    strict = landing.land_file(
+        conn,
+        titled_file,
+        file_name=f"c.{suffix}",
+        source_ref="<c@x>",
+        **{**land, "business_date": date(2024, 1, 2)},
+        reject_threshold_pct=0,
+    )
+    assert strict.status == "rejected"
+    assert f"row {7 + lines_above}, column 'Quantidade' (quantity): '12,5x' is not a number" in strict.error

@@ -6,14 +6,18 @@ import pytest
 import xlsxwriter
 
 from ingestion.readers import (
+    EncryptedWorkbookError,
     InvalidValueError,
     UnknownHeaderError,
     UnreadableFileError,
     coerce,
+    find_header_row,
     map_columns,
     read_table,
+    sniff_delimiter,
 )
 from ingestion.schema import ENTITIES
+from tests.factories import encrypted, workbook
 
 SALES_HEADER = "Data;Código;Descrição;Quantidade;Preço Unitário;Valor Total\n"
 
@@ -93,8 +97,66 @@ def test_booleans_times_and_timestamps():
 
 @pytest.mark.parametrize(
     ("content", "name", "reason"),
-    [(b"", "a.xlsx", "empty"), (b"not a zip", "a.xlsx", "workbook"), (b"x", "a.pdf", "unsupported")],
+    [
+        (b"", "a.xlsx", "empty"),
+        (b"not a zip", "a.xlsx", "workbook"),
+        (b"x", "a.doc", "unsupported"),
+        (b"x", "a.pdf", "not a readable PDF"),
+    ],
 )
 def test_unreadable_files(content, name, reason):
     with pytest.raises(UnreadableFileError, match=reason):
         read_table(content, name)
+
+
+SALES_CELLS = [
+    ["Data", "Código", "Descrição", "Quantidade", "Preço Unitário", "Valor Total"],
+    ["03/01/2024", "PA-1", "Balde, azul, 10L", "2", "5", "10"],
+    ["03/01/2024", "PA-2", "Pá", "1", "3", "3"],
+]
+TITLE_LINES = ("Fechamento de caixa", "Loja 12", "Data: 03/01/2024, emitido às 18:00")
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_title_lines_above_a_csv_header_are_skipped_and_rows_keep_their_line_numbers(padded):
+    body = "".join(";".join(row) + "\n" for row in SALES_CELLS)
+    pad = ";;;;;" if padded else ""  # Excel pads every line of a ';' export to the table's width
+    titled = "".join(f"{line}{pad}\n" for line in TITLE_LINES) + pad + "\n" + body
+    plain_table = read_table(body.encode("cp1252"), "f.csv")
+    titled_table = read_table(titled.encode("cp1252"), "f.csv")
+    assert titled_table.frame.equals(plain_table.frame)
+    assert titled_table.decimal_comma and (plain_table.first_row, titled_table.first_row) == (1, 5)
+
+
+def test_title_rows_above_a_sheet_header_are_skipped_and_rows_keep_their_sheet_numbers():
+    plain_table = read_table(workbook(SALES_CELLS), "f.xlsx")
+    titled_table = read_table(workbook(SALES_CELLS, TITLE_LINES), "f.xlsx")
+    assert titled_table.frame.equals(plain_table.frame)
+    assert (plain_table.first_row, titled_table.first_row) == (1, 5)
+
+
+def test_the_header_row_is_the_one_with_known_headers_else_the_first_that_looks_like_one():
+    foreign = [["Relatório de estoque"], [], ["Dt. Posicao", "Cod. Produto", "Armazem", "Qtde"], ["05.01.2024", "1"]]
+    assert find_header_row(foreign) == 2  # by its shape: the first row of text cells as wide as the table
+    assert find_header_row([["Loja", "Centro"], *foreign], ["Dt. Posicao", "Armazem"]) == 3  # by its template
+    stock = [["Loja", "12"], ["Data", "Código", "Depósito", "Saldo"], ["05/01/2024", "Código", "D1", "1"]]
+    assert find_header_row(stock) == 1
+    assert find_header_row([["1", "2"], ["3", "4"]]) == 0
+
+
+def test_the_delimiter_is_the_one_every_line_has_as_often():
+    lines = ["Relatório de vendas, loja 12", "Data;Código;Descrição", "03/01/2024;A;Balde, azul, 10L, novo"]
+    assert sniff_delimiter(lines) == ";"
+    assert sniff_delimiter(["a,b,c", "1,2,3"]) == "," and sniff_delimiter(["título"]) == ";"
+
+
+def test_a_password_protected_workbook_is_refused_unless_a_configured_password_opens_it():
+    plain = workbook(SALES_CELLS)
+    locked = encrypted(plain, "s3nha")
+    assert locked[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # the OLE2 container Excel writes, not a zip
+    with pytest.raises(EncryptedWorkbookError, match=r"^caixa\.xlsx: a password-protected workbook \(no password"):
+        read_table(locked, "caixa.xlsx")
+    with pytest.raises(EncryptedWorkbookError, match="none of the 2 configured passwords opens it"):
+        read_table(locked, "caixa.xlsx", passwords=["errada", "outra"])
+    opened = read_table(locked, "caixa.xlsx", passwords=["errada", "s3nha"])
+    assert opened.frame.equals(read_table(plain, "caixa.xlsx").frame)

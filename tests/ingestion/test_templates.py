@@ -20,6 +20,7 @@ from ingestion.templates import (
     suggest,
 )
 from ingestion.validation import validate_rows
+from tests.factories import workbook
 
 # another ERP's stock report: its own headers, codes without zero padding, dotted dates, dot decimals in a ';' file
 OTHER_STOCK = "Dt. Posicao;Cod. Produto;Armazem;Qtde Disponivel\n05.01.2024; 123 ;pa01;1234.5\n05.01.2024;4567;pa02;7\n"
@@ -136,6 +137,9 @@ def test_classify_finds_the_report_below_a_title_line():
     assert (found.entity, found.header_line, found.complete) == ("customer_orders", 2, True)
     with pytest.raises(UnclassifiedReportError, match="no line"):
         classify_report(b"foo;bar\n1;2\n", "x.csv", templates)
+    sheet = workbook([["Pedido", "Item", "Código", "Quantidade", "Data Entrega"]], ("Carteira", "05/01/2024"))
+    found = classify_report(sheet, "carteira.xlsx", templates)
+    assert (found.entity, found.header_line) == ("customer_orders", 3)  # below two title rows and a blank one
 
 
 def test_the_templates_cli(isolated_settings, tmp_path):
@@ -192,3 +196,14 @@ def test_the_templates_cli(isolated_settings, tmp_path):
     assert suggested.exit_code == 0, suggested.output
     answer = json.loads(suggested.output)
     assert answer["entity"] == "inventory" and answer["candidates"][0]["template"] == "outro_erp_estoque"
+
+
+def test_classify_prefers_the_template_that_maps_most_of_the_headers():
+    """An items export with only its required headers is items, not warehouses (Código, Descrição): the small
+    template's Jaccard overlap is higher, but items maps all five headers."""
+    templates = [default_template(e) for e in ENTITIES.values()]
+    text = "Código;Descrição;Tipo;Unidade;Política\nP-1;Parafuso;component;UN;MTS\n"
+    found = classify_report(text.encode(), "cadastro.csv", templates)
+    assert (found.entity, found.complete) == ("items", True)
+    warehouses = classify_report(b"C\xc3\xb3digo;Descri\xc3\xa7\xc3\xa3o;Tipo\nW1;Central;main\n", "dep.csv", templates)
+    assert warehouses.entity == "warehouses"

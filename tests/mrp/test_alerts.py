@@ -18,8 +18,12 @@ from mrp.alerts import (
     SmtpConfig,
     acknowledge,
     daily_summary,
+    failure_alerts,
     merge_acknowledgements,
+    missing_email_alerts,
     plan_alerts,
+    rejected_file_alerts,
+    send_alerts,
     send_daily_summary,
 )
 from mrp.crp import capacity_requirements
@@ -181,3 +185,81 @@ def test_an_unreachable_server_is_a_clear_delivery_error():
         send_daily_summary(plan_alerts(plan([item("A")])), config, dt.date(2026, 1, 5))
     with pytest.raises(AlertInputError, match="recipient"):
         SmtpConfig(host="h", port=25, sender="s")
+
+
+def test_a_rejected_file_is_one_critical_alert_keyed_by_its_content():
+    rejected = pl.DataFrame(
+        {
+            "entity": ["inventory", "sales"],
+            "business_date": [dt.date(2026, 1, 5), dt.date(2026, 1, 5)],
+            "file_name": ["estoque_20260105.csv", "fechamento.xlsx"],
+            "file_sha256": ["ab" * 32, "cd" * 32],
+            "error": [
+                "estoque_20260105.csv: 3 of 10 rows bad: " + "row 1, column 'Saldo': 'x' is not a number; " * 20,
+                None,
+            ],
+            "rows_rejected": [3, 0],
+        }
+    )
+    alerts = rejected_file_alerts(rejected)
+    assert tuple(alerts.columns) == ALERT_COLUMNS
+    assert kinds(alerts) == [
+        ("rejected_file", "critical", None, dt.date(2026, 1, 5)),
+        ("rejected_file", "critical", None, dt.date(2026, 1, 5)),
+    ]
+    assert alerts["alert_key"].to_list() == [
+        f"rejected_file|inventory|2026-01-05|{'ab' * 32}",
+        f"rejected_file|sales|2026-01-05|{'cd' * 32}",
+    ]
+    first, second = alerts["message"].to_list()
+    assert first.startswith("inventory file estoque_20260105.csv for 2026-01-05 was rejected, nothing of it landed")
+    assert first.endswith("...") and len(first) < 520, "a long error is cut for the summary"
+    assert second.endswith(": rejected")
+    assert rejected_file_alerts(rejected).equals(alerts), "the same file gives the same key"
+    with pytest.raises(AlertInputError, match="file_sha256"):
+        rejected_file_alerts(rejected.drop("file_sha256"))
+
+
+def test_a_missing_email_is_one_critical_alert_per_business_day():
+    alerts = missing_email_alerts(
+        [dt.date(2026, 1, 6), dt.date(2026, 1, 5), dt.date(2026, 1, 6)],
+        mailbox="imaps://caixa@mail:993/INBOX",
+        attempts=("06:00", "07:30"),
+    )
+    assert tuple(alerts.columns) == ALERT_COLUMNS
+    assert kinds(alerts) == [
+        ("missing_email", "critical", None, dt.date(2026, 1, 5)),
+        ("missing_email", "critical", None, dt.date(2026, 1, 6)),
+    ]
+    assert alerts["alert_key"].to_list() == ["missing_email|2026-01-05", "missing_email|2026-01-06"]
+    assert alerts["message"][0] == (
+        "no cash-closing email for 2026-01-05 has landed by the last retry in imaps://caixa@mail:993/INBOX (looked at "
+        "06:00, 07:30): ask the finance team to send it, or drop the .eml into the inbox email folder and run the "
+        "day's raw/sales partition"
+    )
+    assert missing_email_alerts([dt.date(2026, 1, 5)])["message"][0].startswith(
+        "no cash-closing email for 2026-01-05 has landed by the last retry: ask"
+    )
+    assert missing_email_alerts([]).is_empty()
+
+
+def test_a_summary_note_goes_under_the_title():
+    alerts = missing_email_alerts([dt.date(2026, 1, 5)])
+    _, text, markup = daily_summary(alerts, dt.date(2026, 1, 6), note="No plan yet.")
+    assert text.splitlines()[:2] == ["Open alerts on 2026-01-06: 1", "No plan yet."]
+    assert "<h2>Open alerts on 2026-01-06: 1</h2><p>No plan yet.</p>" in markup
+
+
+def test_alerts_that_cannot_wait_are_mailed_at_once(smtp_server):
+    controller, inbox = smtp_server
+    failures = pl.DataFrame(
+        {"name": ["ingestion_job"], "failed_at": [dt.datetime(2026, 1, 6, 6, 0, 12)], "error": ["IMAP login refused"]}
+    )
+    alerts = failure_alerts(failures)
+    assert alerts["alert_key"].to_list() == ["pipeline_failure|ingestion_job|2026-01-06"]
+    config = SmtpConfig(host="127.0.0.1", port=controller.port, sender="mrp@fabrica.com.br", recipients=("pcp@x",))
+    send_alerts(alerts, config, "pipeline failure: ingestion_job")
+    [(_, _, content)] = inbox.messages
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert message["Subject"] == "[forecasting-mrp] pipeline failure: ingestion_job"
+    assert "ingestion_job failed at 2026-01-06 06:00: IMAP login refused" in message.get_body(("plain",)).get_content()

@@ -132,6 +132,26 @@ def test_release_is_the_need_date_less_the_supplier_lead_time_in_working_days_an
     assert proposals["proposal_id"].to_list() == [3, 2, 1]  # urgent first within the supplier
 
 
+def test_a_monthly_plan_says_this_month_and_next_months():
+    # Today is the first bucket's first day, Thursday 2026-01-01. Needed 02-02 with 5 working days: released
+    # Monday 01-26, still this month (next week on a weekly plan); needed 03-02 with 5: released 02-23, next months;
+    # needed 01-05 with 5: released 12-29, past due.
+    horizon = Horizon.monthly(dt.date(2026, 1, 1), 4)
+    proposals = purchase_proposals(
+        planned(
+            (1, "A", "buy", dt.date(2026, 2, 2), 1.0),
+            (2, "A", "buy", dt.date(2026, 3, 2), 1.0),
+            (3, "A", "buy", dt.date(2026, 1, 5), 1.0),
+        ),
+        terms(("A", "S1", 5, 1.0, None, None, True)),
+        horizon,
+    )
+    assert chosen(proposals, 1, "release_date", "priority") == (dt.date(2026, 1, 26), "this_month")
+    assert chosen(proposals, 2, "release_date", "priority") == (dt.date(2026, 2, 23), "next_months")
+    assert chosen(proposals, 3, "release_date", "priority") == (dt.date(2025, 12, 29), "past_due")
+    assert proposals["proposal_id"].to_list() == [3, 1, 2]  # urgent first within the supplier
+
+
 def test_item_lead_time_when_the_supplier_has_none():
     proposals = purchase_proposals(
         planned((1, "A", "buy", dt.date(2026, 1, 19), 1.0)),

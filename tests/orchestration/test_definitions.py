@@ -3,13 +3,15 @@
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from fmrp.dagster_home import STORAGE_URL_ENV, prepare_dagster_home
-from fmrp.settings import project_root
+from fmrp.settings import get_settings, project_root
 from ingestion.schema import ENTITIES
 
 
@@ -52,6 +54,78 @@ def test_jobs_and_schedule_resolve(definitions):
     assert definitions.resolve_schedule_def("daily_ingestion_schedule").cron_schedule == "0 6 * * *"
     sensor = definitions.resolve_sensor_def("warehouse_after_landing_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+FORECAST_TABLES = ("sku_classes", "forecasts", "backtest_metrics")
+PLAN_TABLES = (
+    "mps",
+    "inventory_policy",
+    "mrp_records",
+    "planned_orders",
+    "pegs",
+    "action_messages",
+    "shortage_reasons",
+    "capacity_load",
+    "capacity_operations",
+    "purchase_proposals",
+    "alerts",
+)
+
+
+@pytest.mark.parametrize(
+    ("cadence", "suffix", "partitions", "cron", "tick", "origin"),
+    [
+        # Monday 2026-02-02: the origin is the week just ended; Sunday 2026-02-01: the month just ended
+        ("weekly", "", dg.WeeklyPartitionsDefinition, "0 7 * * 1", datetime(2026, 2, 2, 7), "2026-01-26"),
+        ("monthly", "_monthly", dg.MonthlyPartitionsDefinition, "0 7 1 * *", datetime(2026, 2, 1, 7), "2026-01-01"),
+    ],
+)
+def test_each_cadence_forecasts_and_plans_in_its_own_assets_job_and_schedule(
+    definitions, cadence, suffix, partitions, cron, tick, origin
+):
+    keys = {dg.AssetKey(["forecasting", f"{t}{suffix}"]) for t in FORECAST_TABLES}
+    keys |= {dg.AssetKey(["planning", f"{t}{suffix}"]) for t in PLAN_TABLES}
+    graph = definitions.resolve_asset_graph()
+    for key in keys:
+        assert isinstance(graph.get(key).partitions_def, partitions), key
+    job = definitions.resolve_job_def(f"{cadence}_plan_job")
+    assert set(job.asset_layer.selected_asset_keys) == keys
+    assert {(check.asset_key.path[-1], check.name) for check in job.asset_layer.asset_graph.asset_check_keys} == {
+        (f"forecasts{suffix}", "quantiles_ordered"),
+        (f"forecasts{suffix}", "no_negative_quantiles"),
+        (f"forecasts{suffix}", "every_active_sku_forecast"),
+        (f"mrp_records{suffix}", "balance_equation"),
+        (f"planned_orders{suffix}", "past_releases_flagged"),
+        (f"planned_orders{suffix}", "no_negative_quantities"),
+        (f"capacity_load{suffix}", "no_negative_capacity"),
+    }
+    schedule = definitions.resolve_schedule_def(f"{cadence}_plan_schedule")
+    on = cadence == "monthly" and get_settings().freq == "M"  # a .env with FMRP_FREQUENCY=month
+    assert schedule.cron_schedule == cron
+    factory_time = tick.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    with dg.build_schedule_context(scheduled_execution_time=factory_time) as context:
+        assert [run.partition_key for run in schedule.evaluate_tick(context).run_requests or []] == [origin]
+    assert schedule.default_status == (dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED)
+    upstream = graph.get(dg.AssetKey(["planning", f"mps{suffix}"])).parent_keys
+    assert dg.AssetKey(["forecasting", f"forecasts{suffix}"]) in upstream
+
+
+def test_the_monthly_schedule_is_on_where_the_installation_plans_in_months():
+    import importlib
+
+    from orchestration.defs.planning import schedules
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FMRP_FREQUENCY", "month")
+        get_settings.cache_clear()
+        monthly = importlib.reload(schedules).monthly_plan_schedule
+        patch.setenv("FMRP_FREQUENCY", "week")
+        get_settings.cache_clear()
+        weekly = importlib.reload(schedules).monthly_plan_schedule
+    get_settings.cache_clear()
+    importlib.reload(schedules)
+    assert monthly.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert weekly.default_status == dg.DefaultScheduleStatus.STOPPED
 
 
 def test_dagster_cli_validates_the_code_location(isolated_settings, monkeypatch):

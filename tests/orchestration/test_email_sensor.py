@@ -2,6 +2,7 @@
 PostgreSQL: the requested runs are executed the way the daemon launches them (tagged with their run key)."""
 
 from datetime import date, datetime
+from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -16,6 +17,7 @@ from orchestration.defs.ingestion.checks import EMAIL_RECEIVED
 from orchestration.defs.ingestion.resources import ImapResource
 from orchestration.defs.warehouse.resources import WarehouseResource
 from tests.factories import cash_closing
+from tests.mrp.test_alerts import smtp_server  # noqa: F401  (the fixture)
 from tests.peers.imap import running_dovecot
 
 SENSOR = "cash_closing_email_sensor"
@@ -147,7 +149,7 @@ def test_a_bad_email_is_landed_as_rejected_quarantined_and_fails_the_check(defin
     [request] = tick(definitions, instance, None).run_requests
     result = launch(definitions, instance, request)
     [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "no_rejected_files"]
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert "no .xlsx or .csv attachment" in check.metadata["errors"].value
     assert batches(url) == [("imap", "<html@financeiro>", date(2024, 1, 3), "rejected")]
     [(message_id, flags), _note] = server.messages("Quarantine")
@@ -184,11 +186,32 @@ def test_a_server_down_fails_the_tick_and_the_next_one_takes_everything(definiti
     first = tick(definitions, instance, None)
     server.append(email(date(2024, 1, 3)))
     server.stop()
-    with pytest.raises(Exception, match="failed after 4 attempts"):
+    with pytest.raises(Exception, match=r"failed after \d attempts"):
         tick(definitions, instance, first.cursor)
     server.start()
     [request] = tick(definitions, instance, first.cursor).run_requests
     assert request.partition_key == "2024-01-03"
+
+
+def test_a_backlog_is_taken_a_few_emails_per_tick_in_uid_order_none_skipped_or_twice(definitions, mail, monkeypatch):
+    server, instance, _ = mail
+    monkeypatch.setenv("FMRP_IMAP_MAX_PER_TICK", "2")
+    get_settings.cache_clear()
+    days = [date(2024, 1, d) for d in (2, 3, 4, 5, 8)]
+    other = email(days[0], message_id="<x@y>").replace(b"Fechamento de caixa", b"Convite: almoco")
+    server.append(*(email(day) for day in days[:2]), other, *(email(day) for day in days[2:]))  # UIDs 1-6
+
+    requested, cursor, ticks = [], None, 0
+    while True:
+        result = tick(definitions, instance, cursor)
+        if not result.run_requests:
+            break
+        assert len(result.run_requests) <= 2
+        requested += [r.partition_key for r in result.run_requests]
+        cursor, ticks = result.cursor, ticks + 1
+    assert ticks == 3
+    assert requested == [day.isoformat() for day in days], "each email once, in UID order"
+    assert ImapCursor.from_json(cursor).last_uid == 6
 
 
 def test_without_a_host_the_sensor_skips_and_is_off_by_default(definitions, isolated_settings, monkeypatch):
@@ -245,3 +268,61 @@ def test_the_email_check_retries_until_the_email_lands_then_the_alert_check_pass
         assert evaluation.check_name == EMAIL_RECEIVED and evaluation.severity == dg.AssetCheckSeverity.ERROR
         outcomes[day] = evaluation.passed
     assert outcomes == {"2024-01-05": True, "2024-01-09": False}
+
+
+def test_a_missing_email_is_one_critical_alert_mailed_at_once_and_a_landed_one_raises_none(
+    definitions,
+    mail,
+    smtp_server,  # noqa: F811
+    monkeypatch,
+):
+    server, instance, url = mail
+    controller, outbox = smtp_server
+    smtp = {"HOST": "127.0.0.1", "PORT": str(controller.port), "SECURITY": "none", "RECIPIENTS": "pcp@fabrica.com.br"}
+    for key, value in smtp.items():
+        monkeypatch.setenv(f"FMRP_SMTP_{key}", value)
+    get_settings.cache_clear()
+    server.append(email(date(2024, 1, 4)))
+    [request] = tick(definitions, instance, None).run_requests
+    launch(definitions, instance, request)
+
+    alert_job = definitions.resolve_job_def("cash_closing_email_alert_job")
+
+    def check(checked_on: datetime) -> dg.AssetCheckEvaluation:
+        [alert] = schedule_tick(definitions, "cash_closing_email_alert_schedule", instance, checked_on).run_requests
+        [evaluation] = alert_job.execute_in_process(
+            instance=instance, run_config=alert.run_config
+        ).get_asset_check_evaluations()
+        return evaluation
+
+    landed = check(datetime(2024, 1, 5, 7, 45, tzinfo=ZONE))  # Thursday's email arrived
+    assert landed.passed and missing_email_alerts(url) == [] and outbox.messages == []
+
+    missing = check(datetime(2024, 1, 10, 7, 45, tzinfo=ZONE))  # Tuesday's never did
+    assert not missing.passed
+    [(key, kind, severity, day, message)] = missing_email_alerts(url)
+    assert (key, kind, severity, day) == ("missing_email|2024-01-09", "missing_email", "critical", date(2024, 1, 9))
+    assert f"in imap://{server.user}@127.0.0.1:{server.port}/INBOX" in message
+    assert "(looked at 06:00, 06:30, 07:00, 07:30)" in message
+    assert missing.metadata["alert"].value == "recorded and mailed to pcp@fabrica.com.br"
+    [(_, recipients, content)] = outbox.messages
+    sent = message_from_bytes(content, policy=policy.default)
+    assert recipients == ["pcp@fabrica.com.br"]
+    assert sent["Subject"] == "[forecasting-mrp] missing cash-closing email for 2024-01-09"
+    assert (
+        "no cash-closing email for 2024-01-09 has landed by the last retry" in sent.get_body(("plain",)).get_content()
+    )
+
+    again = check(datetime(2024, 1, 10, 7, 45, tzinfo=ZONE))  # the check evaluated again for the same day
+    assert not again.passed and again.metadata["alert"].value.startswith("raised before")
+    assert len(missing_email_alerts(url)) == 1 and len(outbox.messages) == 1
+
+
+def missing_email_alerts(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        if conn.execute("select to_regclass('planning.pipeline_alerts')").fetchone() == (None,):
+            return []
+        return conn.execute(
+            "select alert_key, alert_type, severity, bucket_start, message from planning.pipeline_alerts"
+            " where alert_type = 'missing_email'"
+        ).fetchall()

@@ -21,12 +21,13 @@ def warehouse(isolated_settings: dict[str, str]) -> str:
 
 
 def _materialize(partition: str) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        ASSETS,
-        partition_key=partition,
-        resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        return dg.materialize(
+            ASSETS,
+            partition_key=partition,
+            resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
+            instance=instance,
+        )
 
 
 def _count(url: str, table: str, origin: str) -> int:
@@ -113,13 +114,14 @@ def test_monthly_tft_training_registers_a_version_the_weekly_forecast_can_use(
     with psycopg.connect(warehouse) as conn:
         last = conn.execute("select max(week_start) from marts.demand_weekly").fetchone()[0]  # type: ignore[index]
     month = last.replace(day=1)
-    result = dg.materialize(
-        [assets.tft_model],
-        partition_key=month.isoformat(),
-        resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
-        run_config={"ops": {"forecasting__tft_model": {"config": {"max_epochs": 1}}}},
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [assets.tft_model],
+            partition_key=month.isoformat(),
+            resources={"warehouse": WarehouseResource(), "model_store": ModelStoreResource()},
+            run_config={"ops": {"forecasting__tft_model": {"config": {"max_epochs": 1}}}},
+            instance=instance,
+        )
     assert result.success
     meta = result.asset_materializations_for_node("forecasting__tft_model")[0].metadata
     promoted = meta["holdout_wape"].value < meta["seasonal_naive_wape"].value

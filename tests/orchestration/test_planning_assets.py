@@ -156,15 +156,13 @@ def test_a_buyers_decision_and_export_survive_a_rerun_of_the_plan(weekly_plan, t
     again = runner.invoke(app, ["proposals", "reject", str(first["proposal_id"]), "--reason", "x", "--origin", origin])
     assert again.exit_code == 2 and "already approved by carla" in again.output
 
-    # rerun only the planning assets of the partition: the decision is picked up by its key
-    planning = dg.AssetSelection.groups("planning")
+    # rerun only the weekly_plan multi-asset for the partition: the decision is picked up by its key
     from orchestration.definitions import defs
+    from orchestration.defs.planning.assets import weekly_plan as weekly_plan_asset
 
     job = defs().resolve_job_def("weekly_plan_job")
     result = job.execute_in_process(
-        instance=weekly_plan["instance"],
-        partition_key=origin,
-        asset_selection=list(planning.resolve(defs().resolve_asset_graph())),
+        instance=weekly_plan["instance"], partition_key=origin, asset_selection=list(weekly_plan_asset.keys)
     )
     assert result.success
     with psycopg.connect(weekly_plan["url"]) as conn:

@@ -1,11 +1,17 @@
-"""Forecasting assets: per origin week, classes -> forecasts and backtest metrics (tables in ``forecasting``).
+"""Forecasting assets: per origin week or month, classes -> forecasts and backtest metrics (tables in ``forecasting``).
 
-Each asset reads the marts through the warehouse resource, calls one function of :mod:`forecasting.runs`,
-replaces its partition's rows in one transaction and returns metadata for the UI.
+:func:`forecasting_assets` builds the three assets of one cadence of origins from the same bodies: the weekly ones
+(``forecasting/sku_classes``, ``forecasts``, ``backtest_metrics``, partitioned by origin week, from
+``marts.demand_weekly``) and the monthly ones (the same names with ``_monthly``, by origin month, from
+``marts.demand_monthly``). Each reads the marts through the warehouse resource, calls one function of
+:mod:`forecasting.runs` with its cadence's ``freq``, replaces its partition's rows (that origin and ``freq``) in one
+transaction and returns metadata for the UI. The TFT (``forecasting/tft_model``, trained monthly on weeks) serves
+the weekly forecasts only: a TFT is used at the frequency it was trained on.
 """
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
@@ -13,7 +19,6 @@ import psycopg
 
 from fmrp.settings import get_settings
 from forecasting import store
-from forecasting.data import Freq
 from forecasting.runs import backtest_origin, classify_skus, forecast_origin, load_demand
 from forecasting.training import (
     available_models,
@@ -22,17 +27,20 @@ from forecasting.training import (
     train_challenger,
     trained_models,
 )
-from orchestration.defs.forecasting.partitions import origin_of, training_months, training_origin, weekly_origins
+from orchestration.defs.forecasting.partitions import (
+    MONTHLY,
+    WEEKLY,
+    Origins,
+    origin_of,
+    training_months,
+    training_origin,
+)
 from orchestration.defs.forecasting.resources import ModelStoreResource
 from orchestration.defs.warehouse.resources import WarehouseResource
 
-FREQ: Freq = "W"
 QUANTILES_ORDERED = "quantiles_ordered"
 NO_NEGATIVE_QUANTILES = "no_negative_quantiles"
 EVERY_ACTIVE_SKU_FORECAST = "every_active_sku_forecast"
-
-CLASSES_KEY = dg.AssetKey(["forecasting", "sku_classes"])
-FORECASTS_KEY = dg.AssetKey(["forecasting", "forecasts"])
 
 
 def _markdown(frame: pl.DataFrame, limit: int = 40) -> dg.MetadataValue:
@@ -44,37 +52,32 @@ def _markdown(frame: pl.DataFrame, limit: int = 40) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _demand_and_classes(conn: psycopg.Connection, origin: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _demand_and_classes(
+    conn: psycopg.Connection, origins: Origins, origin: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The demand up to the origin and the origin's SKU classes (which must have been materialized)."""
     store.ensure_schema(conn)
-    demand = load_demand(conn, FREQ, origin)
+    demand = load_demand(conn, origins.freq, origin)
     classes = store.read_frame(
-        conn, "select * from forecasting.sku_classes where origin = %s and freq = %s", [origin, FREQ]
+        conn, "select * from forecasting.sku_classes where origin = %s and freq = %s", [origin, origins.freq]
     )
     if classes.is_empty():
-        raise dg.Failure(f"no SKU classes for origin {origin}: materialize forecasting/sku_classes first")
+        key = origins.key("forecasting", "sku_classes").to_user_string()
+        raise dg.Failure(f"no SKU classes for origin {origin}: materialize {key} first")
     return demand, classes
 
 
-@dg.asset(
-    key=CLASSES_KEY,
-    group_name="forecasting",
-    kinds={"python", "postgres"},
-    owners=["team:planning"],
-    partitions_def=weekly_origins,
-    deps=[dg.AssetKey(["marts", "demand_weekly"])],
-)
-def sku_classes(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
-    """One row per SKU and origin week: ABC (revenue), XYZ (CV), Syntetos-Boylan pattern, status (new/active/
-    inactive), and the model the FC-2 matrix (or a planner's choice) gave it, with the reason."""
-    origin = origin_of(context.partition_key)
+def _classify(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource, origins: Origins
+) -> dg.MaterializeResult:
+    origin, freq = origin_of(context.partition_key), origins.freq
     with warehouse.connect() as conn:
         store.ensure_schema(conn)
-        demand = load_demand(conn, FREQ, origin)
+        demand = load_demand(conn, freq, origin)
         choices = dict(conn.execute("select sku, model from forecasting.model_choices").fetchall())
-        available = available_models(conn, model_store.store())
-        classes = classify_skus(demand, FREQ, origin, model_choices=choices, available=available)
-        written = store.replace_rows(conn, "sku_classes", classes, origin=origin, freq=FREQ)
+        available = available_models(conn, model_store.store(), freq=freq)
+        classes = classify_skus(demand, freq, origin, model_choices=choices, available=available)
+        written = store.replace_rows(conn, "sku_classes", classes, origin=origin, freq=freq)
     counts = classes.group_by("abc", "pattern").len().sort("abc", "pattern")
     models = classes.group_by("model").len().sort("len", descending=True)
     return dg.MaterializeResult(
@@ -89,44 +92,25 @@ def sku_classes(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     )
 
 
-@dg.asset(
-    key=FORECASTS_KEY,
-    group_name="forecasting",
-    kinds={"python", "postgres"},
-    owners=["team:planning"],
-    partitions_def=weekly_origins,
-    deps=[CLASSES_KEY],
-    check_specs=[
-        dg.AssetCheckSpec(QUANTILES_ORDERED, asset=FORECASTS_KEY, blocking=True, description="P10<=P25<=...<=P90"),
-        dg.AssetCheckSpec(NO_NEGATIVE_QUANTILES, asset=FORECASTS_KEY, blocking=True, description="No negatives."),
-        dg.AssetCheckSpec(
-            EVERY_ACTIVE_SKU_FORECAST,
-            asset=FORECASTS_KEY,
-            blocking=True,
-            description="Every active SKU has a selected volume forecast for every bucket of the horizon.",
-        ),
-    ],
-)
-def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
-    """One row per origin week, SKU, bucket, model and target (volume, revenue, revenue_from_volume) with
-    P10..P90; ``is_selected`` marks the SKU's own model (the ``auto`` forecast planning reads), with planner
-    overrides applied to its P50. Also writes ``forecasting.revenue_checks`` (FC-5 divergence flags)."""
-    origin = origin_of(context.partition_key)
+def _forecast(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource, origins: Origins
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    origin, freq = origin_of(context.partition_key), origins.freq
     horizon = get_settings().horizon
     started = time.perf_counter()
     with warehouse.connect() as conn:
-        demand, classes = _demand_and_classes(conn, origin)
+        demand, classes = _demand_and_classes(conn, origins, origin)
         overrides = store.read_frame(
             conn,
             "select override_id, sku, bucket_start, p50 from forecasting.overrides"
             " where reverted_at is null and freq = %s and bucket_start > %s",
-            [FREQ, origin],
+            [freq, origin],
         )
-        models = trained_models(conn, model_store.store(), context.log)
+        models = trained_models(conn, model_store.store(), context.log, freq=freq)
         result = forecast_origin(
             demand,
             classes,
-            FREQ,
+            freq,
             origin,
             horizon,
             models=models,
@@ -137,8 +121,8 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             on_model=lambda name, n, s: context.log.info(f"{name}: {n} SKUs in {s:.1f} s"),
         )
         rows = result.forecasts.with_columns(run_id=pl.lit(context.run.run_id))
-        written = store.replace_rows(conn, "forecasts", rows, origin=origin, freq=FREQ)
-        store.replace_rows(conn, "revenue_checks", result.revenue_checks, origin=origin, freq=FREQ)
+        written = store.replace_rows(conn, "forecasts", rows, origin=origin, freq=freq)
+        store.replace_rows(conn, "revenue_checks", result.revenue_checks, origin=origin, freq=freq)
     yield dg.MaterializeResult(
         metadata={
             "origin": str(origin),
@@ -155,10 +139,12 @@ def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, m
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 2)),
         }
     )
-    yield from _forecast_checks(rows, classes, horizon)
+    yield from _forecast_checks(rows, classes, horizon, origins.key("forecasting", "forecasts"))
 
 
-def _forecast_checks(rows: pl.DataFrame, classes: pl.DataFrame, horizon: int):
+def _forecast_checks(
+    rows: pl.DataFrame, classes: pl.DataFrame, horizon: int, key: dg.AssetKey
+) -> Iterator[dg.AssetCheckResult]:
     crossed = rows.filter(
         (pl.col("p10") > pl.col("p25"))
         | (pl.col("p25") > pl.col("p50"))
@@ -166,14 +152,14 @@ def _forecast_checks(rows: pl.DataFrame, classes: pl.DataFrame, horizon: int):
         | (pl.col("p75") > pl.col("p90"))
     )
     yield dg.AssetCheckResult(
-        asset_key=FORECASTS_KEY,
+        asset_key=key,
         check_name=QUANTILES_ORDERED,
         passed=crossed.is_empty(),
         metadata={"crossed_rows": dg.MetadataValue.int(crossed.height)},
     )
     negative = rows.filter(pl.any_horizontal(pl.col("p10", "p25", "p50", "p75", "p90") < 0))
     yield dg.AssetCheckResult(
-        asset_key=FORECASTS_KEY,
+        asset_key=key,
         check_name=NO_NEGATIVE_QUANTILES,
         passed=negative.is_empty(),
         metadata={"negative_rows": dg.MetadataValue.int(negative.height)},
@@ -183,7 +169,7 @@ def _forecast_checks(rows: pl.DataFrame, classes: pl.DataFrame, horizon: int):
     active = classes.filter(pl.col("status") == "active").select("sku")
     missing = active.join(buckets.filter(pl.col("n") == horizon), on="sku", how="anti")
     yield dg.AssetCheckResult(
-        asset_key=FORECASTS_KEY,
+        asset_key=key,
         check_name=EVERY_ACTIVE_SKU_FORECAST,
         passed=missing.is_empty(),
         metadata={
@@ -194,29 +180,20 @@ def _forecast_checks(rows: pl.DataFrame, classes: pl.DataFrame, horizon: int):
     )
 
 
-@dg.asset(
-    key=["forecasting", "backtest_metrics"],
-    group_name="forecasting",
-    kinds={"python", "postgres"},
-    owners=["team:planning"],
-    partitions_def=weekly_origins,
-    deps=[CLASSES_KEY],
-)
-def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
-    """Rolling-origin accuracy at an origin week (FC-6): 3 windows of 13 weeks ending at the origin; one row per
-    model (and ``auto``, the product's own selection) and group: overall, ABC class, pattern, SKU. A backfill of
-    origin weeks is a rolling-origin accuracy history."""
-    origin = origin_of(context.partition_key)
+def _backtest(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource, origins: Origins
+) -> dg.MaterializeResult:
+    origin, freq = origin_of(context.partition_key), origins.freq
     horizon = get_settings().horizon
     with warehouse.connect() as conn:
-        demand, classes = _demand_and_classes(conn, origin)
-        models = trained_models(conn, model_store.store(), context.log)
+        demand, classes = _demand_and_classes(conn, origins, origin)
+        models = trained_models(conn, model_store.store(), context.log, freq=freq)
         # trained types are refitted inside each window (their champion may have seen the windows' actuals)
         metrics = backtest_origin(
-            demand, classes, FREQ, origin, horizon, weights=ensemble_weights(models), calibrate=True
+            demand, classes, freq, origin, horizon, weights=ensemble_weights(models), calibrate=True
         )
-        written = store.replace_rows(conn, "backtest_metrics", metrics, origin=origin, freq=FREQ)
-        drift = track_drift(conn, model_store.store(), metrics, origin, FREQ)
+        written = store.replace_rows(conn, "backtest_metrics", metrics, origin=origin, freq=freq)
+        drift = track_drift(conn, model_store.store(), metrics, origin, freq)
     for model, status in drift.items():
         if status != "ok":
             context.log.warning(f"forecast drift: {model} {status} at origin {origin} (forecasting.drift)")
@@ -228,12 +205,89 @@ def backtest_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         metadata={
             "origin": str(origin),
             "rows": dg.MetadataValue.int(written),
-            "auto_wape": dg.MetadataValue.float(float(auto["wape"][0])) if auto.height else None,
-            "auto_mase": dg.MetadataValue.float(float(auto["mase"][0])) if auto.height else None,
+            "auto_wape": _float(auto, "wape"),
+            "auto_mase": _float(auto, "mase"),
             "accuracy": _markdown(summary, limit=80),
             "drift": ", ".join(f"{m} {st}" for m, st in drift.items()) or "no reference yet",
         }
     )
+
+
+def _float(row: pl.DataFrame, column: str) -> dg.MetadataValue | None:
+    """A metric of a one-row frame; None when there is no row or no value (MASE needs a year of history: 12
+    months before a monthly series' first window)."""
+    value = row[column][0] if row.height else None
+    return None if value is None else dg.MetadataValue.float(float(value))
+
+
+def forecasting_assets(origins: Origins) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition, dg.AssetsDefinition]:
+    """``sku_classes``, ``forecasts`` (with its blocking checks) and ``backtest_metrics`` of one cadence."""
+    classes_key = origins.key("forecasting", "sku_classes")
+    forecasts_key = origins.key("forecasting", "forecasts")
+    bucket = origins.bucket
+
+    @dg.asset(
+        key=classes_key,
+        group_name="forecasting",
+        kinds={"python", "postgres"},
+        owners=["team:planning"],
+        partitions_def=origins.partitions_def,
+        deps=[origins.demand_mart],
+        description=f"One row per SKU and origin {bucket}: ABC (revenue), XYZ (CV), Syntetos-Boylan pattern, status"
+        " (new/active/inactive), and the model the FC-2 matrix (or a planner's choice) gave it, with the reason.",
+    )
+    def sku_classes(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
+        return _classify(context, warehouse, model_store, origins)
+
+    @dg.asset(
+        key=forecasts_key,
+        group_name="forecasting",
+        kinds={"python", "postgres"},
+        owners=["team:planning"],
+        partitions_def=origins.partitions_def,
+        deps=[classes_key],
+        check_specs=[
+            dg.AssetCheckSpec(QUANTILES_ORDERED, asset=forecasts_key, blocking=True, description="P10<=P25<=...<=P90"),
+            dg.AssetCheckSpec(NO_NEGATIVE_QUANTILES, asset=forecasts_key, blocking=True, description="No negatives."),
+            dg.AssetCheckSpec(
+                EVERY_ACTIVE_SKU_FORECAST,
+                asset=forecasts_key,
+                blocking=True,
+                description="Every active SKU has a selected volume forecast for every bucket of the horizon.",
+            ),
+        ],
+        description=f"One row per origin {bucket}, SKU, {bucket} of the horizon, model and target (volume, revenue,"
+        " revenue_from_volume) with P10..P90; ``is_selected`` marks the SKU's own model (the ``auto`` forecast"
+        " planning reads), with planner overrides applied to its P50. Also writes ``forecasting.revenue_checks``"
+        " (FC-5 divergence flags).",
+    )
+    def forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource):
+        yield from _forecast(context, warehouse, model_store, origins)
+
+    @dg.asset(
+        key=origins.key("forecasting", "backtest_metrics"),
+        group_name="forecasting",
+        kinds={"python", "postgres"},
+        owners=["team:planning"],
+        partitions_def=origins.partitions_def,
+        deps=[classes_key],
+        description=f"Rolling-origin accuracy at an origin {bucket} (FC-6): 3 windows of one horizon of {bucket}s"
+        " ending at the origin; one row per model (and ``auto``, the product's own selection) and group: overall,"
+        f" ABC class, pattern, SKU. A backfill of origin {bucket}s is a rolling-origin accuracy history.",
+    )
+    def backtest_metrics(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, model_store: ModelStoreResource
+    ):
+        return _backtest(context, warehouse, model_store, origins)
+
+    return sku_classes, forecasts, backtest_metrics
+
+
+#: The assets of each cadence; the plan jobs select them (a tuple: the defs loader collects the names below).
+WEEKLY_ASSETS = forecasting_assets(WEEKLY)
+MONTHLY_ASSETS = forecasting_assets(MONTHLY)
+sku_classes, forecasts, backtest_metrics = WEEKLY_ASSETS
+sku_classes_monthly, forecasts_monthly, backtest_metrics_monthly = MONTHLY_ASSETS
 
 
 #: Run tags of the GPU training: production's run launcher maps ``fmrp/compute=gpu`` to the GPU task definition
@@ -255,7 +309,7 @@ class TrainingConfig(dg.Config):
     kinds={"pytorch", "postgres"},
     owners=["team:planning"],
     partitions_def=training_months,
-    deps=[dg.AssetKey(["marts", "demand_weekly"])],
+    deps=[WEEKLY.demand_mart],
     pool="gpu",
     op_tags=GPU_RUN_TAGS,
 )
@@ -278,14 +332,14 @@ def tft_model(
     started = time.perf_counter()
     with warehouse.connect() as conn:
         store.ensure_schema(conn)
-        demand = load_demand(conn, FREQ, origin)
+        demand = load_demand(conn, WEEKLY.freq, origin)
         context.log.info(f"training the TFT ({config.preset}) on {demand['unique_id'].n_unique()} SKUs up to {origin}")
         version, decision = train_challenger(
             conn,
             model_store.store(),
             TFTModel(settings),
             demand,
-            FREQ,
+            WEEKLY.freq,
             origin,
             horizon=get_settings().horizon,
             min_improvement=config.min_improvement,

@@ -1,14 +1,18 @@
-"""Forecast partitions: one per forecast origin week (weekly), one per training month (monthly).
+"""Forecast partitions: one per forecast origin week or month, one per training month.
 
-A weekly partition's key is the Monday of the origin week, the last week of history the forecast sees;
-Dagster offers it once that week has ended, so the Monday run forecasts from the week just closed.
+An origin partition's key is the first day of the origin bucket, the last bucket of history the forecast sees:
+the Monday of a week (``weekly_origins``) or the first of a month (``monthly_origins``). Dagster offers it once
+that bucket has ended, so the Monday run forecasts from the week just closed and the run on the 1st from the
+month just closed. :class:`Origins` names one of the two cadences: its bucket, partitions and asset keys.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 import dagster as dg
 
 from fmrp.settings import get_settings
+from forecasting.data import Freq
 
 
 def _first_monday(day: dt.date) -> dt.date:
@@ -21,14 +25,48 @@ weekly_origins = dg.WeeklyPartitionsDefinition(
     timezone=get_settings().timezone,
 )
 
+monthly_origins = dg.MonthlyPartitionsDefinition(
+    start_date=get_settings().partition_start.replace(day=1).isoformat(),
+    timezone=get_settings().timezone,
+)
+
 training_months = dg.MonthlyPartitionsDefinition(
     start_date=get_settings().partition_start.replace(day=1).isoformat(),
     timezone=get_settings().timezone,
 )
 
 
+@dataclass(frozen=True)
+class Origins:
+    """One cadence of forecast origins and the assets partitioned by it.
+
+    Attributes:
+        name: ``weekly`` or ``monthly``: the prefix of its plan multi-asset and job.
+        freq: The bucket as the ``forecasting`` and ``planning`` tables spell it (their ``freq`` column).
+        bucket: The bucket in words, for descriptions.
+        partitions_def: One partition per origin bucket.
+        suffix: Appended to the asset names, so both cadences write the same tables from assets of their own.
+        demand_mart: The dbt mart of the demand per bucket.
+    """
+
+    name: str
+    freq: Freq
+    bucket: str
+    partitions_def: dg.TimeWindowPartitionsDefinition
+    suffix: str
+    demand_mart: dg.AssetKey
+
+    def key(self, prefix: str, table: str) -> dg.AssetKey:
+        """The key of this cadence's asset writing ``<prefix>.<table>``."""
+        return dg.AssetKey([prefix, f"{table}{self.suffix}"])
+
+
+WEEKLY = Origins("weekly", "W", "week", weekly_origins, "", dg.AssetKey(["marts", "demand_weekly"]))
+MONTHLY = Origins("monthly", "M", "month", monthly_origins, "_monthly", dg.AssetKey(["marts", "demand_monthly"]))
+
+
 def origin_of(partition_key: str) -> dt.date:
-    """The origin week (Monday) of a weekly partition key."""
+    """The origin (first day of the origin week or month) of an origin partition key."""
     return dt.date.fromisoformat(partition_key)
 
 

@@ -5,12 +5,16 @@ from collections import Counter
 from datetime import date, timedelta
 
 import dagster as dg
+import polars as pl
 from pydantic import Field
 
 from fmrp.settings import get_settings
 from ingestion.imap import MessageRef, PendingEmail, land_message
 from ingestion.landing import InboxFile, LandingResult, ensure_raw_schema, land_inbox_files
+from ingestion.rejected import rejected_row_samples, standing_rejections
 from ingestion.schema import ENTITIES
+from mrp import store
+from mrp.alerts import rejected_file_alerts
 from orchestration.defs.ingestion.partitions import daily_partitions
 from orchestration.defs.ingestion.resources import ImapResource, InboxResource
 from orchestration.defs.warehouse.resources import WarehouseResource
@@ -19,6 +23,10 @@ ERP_ENTITIES = [e for e in ENTITIES.values() if e.export]
 NO_REJECTED_FILES = "no_rejected_files"
 NO_REJECTED_ROWS = "no_rejected_rows"
 RAW_SALES = dg.AssetKey(["raw", "sales"])
+REJECTED_FILES_DESCRIPTION = (
+    "Fails (ERROR, not blocking) while a file of the days stands rejected (unreadable, or over "
+    "FMRP_REJECT_THRESHOLD_PCT bad rows) and no later file of its day replaced it; each raises a rejected_file alert."
+)
 MAILBOX = dg.AssetKey(["imap", "cash_closing_mailbox"])
 
 
@@ -100,7 +108,11 @@ def _land(
     with warehouse.connect() as conn:
         ensure_raw_schema(conn)
         results = land_inbox_files(
-            conn, files, on_file=report, reject_threshold_pct=get_settings().reject_threshold_pct
+            conn,
+            files,
+            on_file=report,
+            reject_threshold_pct=get_settings().reject_threshold_pct,
+            passwords=get_settings().workbook_passwords(),
         )
     return results, time.perf_counter() - started
 
@@ -114,7 +126,13 @@ def _land_from_mailbox(
         ensure_raw_schema(conn)
         for message in messages:
             ref = MessageRef(message.mailbox, message.uidvalidity, message.uid, message.message_id)
-            outcome = land_message(mailbox, conn, ref, reject_threshold_pct=get_settings().reject_threshold_pct)
+            outcome = land_message(
+                mailbox,
+                conn,
+                ref,
+                reject_threshold_pct=get_settings().reject_threshold_pct,
+                passwords=get_settings().workbook_passwords(),
+            )
             statuses = ", ".join(f"{r.file_name} {r.status}" for r in outcome.results) or "nothing landed"
             context.log.info(f"{ref.message_id} ({mailbox.config.describe()}): {statuses}; {outcome.action}")
             if outcome.action == "quarantined":
@@ -154,16 +172,70 @@ def _grades_table(graded: list[LandingResult]) -> str:
     return "\n".join(lines)
 
 
-def _rejected_check(asset_key: dg.AssetKey, results: list[LandingResult]) -> dg.AssetCheckResult:
-    rejected = [r for r in results if r.status == "rejected"]
+def _rejections(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, entities: list[str], first: date, last: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The days' files that stand rejected (this run's or an earlier one's) and samples of their bad values.
+
+    Each raises a ``rejected_file`` alert in ``planning.pipeline_alerts`` (once: a rerun finds the same key), which
+    the daily alert summary mails.
+    """
+    with warehouse.connect() as conn:
+        rejected = standing_rejections(conn, first, last, entities)
+        if rejected.is_empty():
+            return rejected, pl.DataFrame()
+        samples = rejected_row_samples(conn, rejected["batch_id"].to_list())
+        store.ensure_schema(conn)
+        raised = store.record_pipeline_alerts(conn, rejected_file_alerts(rejected))
+    for message in raised["message"]:
+        context.log.error(f"ALERT rejected_file: {message}")
+    return rejected, samples
+
+
+def _cell(text: object, limit: int = 200) -> str:
+    """A markdown table cell: one line, no pipes, at most ``limit`` characters."""
+    flat = " ".join(str(text).split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _rejected_check(asset_key: dg.AssetKey, rejected: pl.DataFrame, samples: pl.DataFrame) -> dg.AssetCheckResult:
+    """Fails while a file of the days stands rejected, naming each file, why, and its first bad values.
+
+    ERROR, but not blocking: a rejected file lands nothing (IN-8), so nothing bad can flow downstream, and a
+    blocking failure would fail the landing step and with it the warehouse build of every other file of the day
+    (warehouse_after_landing_sensor follows successful runs only). The failed check, the ``rejected_file`` alert
+    and the daily summary keep it from passing silently.
+    """
+    mine = rejected.filter(pl.col("entity") == asset_key.path[-1]) if rejected.height else rejected
+    errors = ["| file | day | source | bad rows | reason |", "|---|---|---|---|---|"]
+    errors += [
+        f"| {_cell(r['file_name'])} | {r['business_date']} | {_cell(r['source_ref'], 80)} | {r['rows_rejected']} "
+        f"| {_cell(r['error'], 400)} |"
+        for r in mine.head(20).iter_rows(named=True)
+    ]
+    names = {r["batch_id"]: r["file_name"] for r in mine.iter_rows(named=True)}
+    bad = ["| file | row | column | value | reason |", "|---|---|---|---|---|"]
+    if names and samples.height:
+        bad += [
+            f"| {_cell(names[r['batch_id']])} | {r['row_number']} | {_cell(r['header'] or r['field'] or '', 60)} "
+            f"| {_cell(r['value'] or '', 60)} | {_cell(r['reason'])} |"
+            for r in samples.filter(pl.col("batch_id").is_in(list(names))).iter_rows(named=True)
+        ]
+    batch_ids = ", ".join(str(b) for b in names)
+    where = f"select * from raw.rejected_rows where batch_id in ({batch_ids})" if names else "none"
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=NO_REJECTED_FILES,
-        passed=not rejected,
-        severity=dg.AssetCheckSeverity.WARN,
+        passed=mine.is_empty(),
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None
+        if mine.is_empty()
+        else f"{mine.height} file(s) rejected, nothing of them landed: {', '.join(names.values())}",
         metadata={
-            "rejected_files": dg.MetadataValue.int(len(rejected)),
-            "errors": dg.MetadataValue.md("\n".join(f"- {r.error}" for r in rejected[:20]) or "none"),
+            "rejected_files": dg.MetadataValue.int(mine.height),
+            "errors": dg.MetadataValue.md("\n".join(errors) if names else "none"),
+            "bad_values": dg.MetadataValue.md("\n".join(bad) if len(bad) > 2 else "none"),
+            "where": dg.MetadataValue.text(where),
         },
     )
 
@@ -195,9 +267,7 @@ def _rejected_rows_check(asset_key: dg.AssetKey, results: list[LandingResult]) -
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
-        dg.AssetCheckSpec(
-            NO_REJECTED_FILES, asset=["raw", "sales"], description="Every cash-closing file of the days landed."
-        ),
+        dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", "sales"], description=REJECTED_FILES_DESCRIPTION),
         dg.AssetCheckSpec(
             NO_REJECTED_ROWS,
             asset=["raw", "sales"],
@@ -225,7 +295,7 @@ def raw_sales(
         results += _land_from_mailbox(context, imap, warehouse, config.imap_messages)
         seconds += time.perf_counter() - started
     yield dg.MaterializeResult(metadata={**_summary(results, seconds), "first_day": str(first), "last_day": str(last)})
-    yield _rejected_check(dg.AssetKey(["raw", "sales"]), results)
+    yield _rejected_check(RAW_SALES, *_rejections(context, warehouse, ["sales"], first, last))
     yield _rejected_rows_check(dg.AssetKey(["raw", "sales"]), results)
 
 
@@ -243,7 +313,7 @@ def raw_sales(
     ],
     check_specs=[
         *[
-            dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", e.name], description="Every export of the days landed.")
+            dg.AssetCheckSpec(NO_REJECTED_FILES, asset=["raw", e.name], description=REJECTED_FILES_DESCRIPTION)
             for e in ERP_ENTITIES
         ],
         *[
@@ -265,9 +335,10 @@ def raw_erp_exports(context: dg.AssetExecutionContext, inbox: InboxResource, war
     files = [f for f in inbox.files_between(first, last, "erp") if f.entity in selected]
     context.log.info(f"{len(files)} ERP exports for {first}..{last} in {inbox.root() / 'erp'}")
     results, seconds = _land(context, warehouse, files)
+    rejected, samples = _rejections(context, warehouse, sorted(selected), first, last)
     for name in sorted(selected):
         mine = [r for r in results if r.entity == name]
         key = dg.AssetKey(["raw", name])
         yield dg.MaterializeResult(asset_key=key, metadata=_summary(mine, seconds))
-        yield _rejected_check(key, mine)
+        yield _rejected_check(key, rejected, samples)
         yield _rejected_rows_check(key, mine)

@@ -94,12 +94,13 @@ class ImapResource(dg.ConfigurableResource):
     def get_config(self) -> ImapConfig | None:
         return get_settings().imap_config()
 
-    def open(self) -> ImapMailbox:
-        """The mailbox with its processed and quarantine folders in place (connects on first use)."""
+    def open(self, deadline: float | None = None) -> ImapMailbox:
+        """The mailbox with its processed and quarantine folders in place (connects on first use); ``deadline``
+        (``time.monotonic()``) stops retries that could end after it (a sensor's tick)."""
         config = self.get_config()
         if config is None:
             raise ImapConfigError("FMRP_IMAP_HOST is not set: the cash-closing mailbox is not configured")
-        mailbox = ImapMailbox(config)
+        mailbox = ImapMailbox(config, deadline=deadline)
         try:
             mailbox.ensure_folders()
         except BaseException:

@@ -105,7 +105,7 @@ def cash_closing_email_schedule(
     execution_timezone=get_settings().timezone,
     default_status=_imap_status(),
     description="IN-9's alert: after the last retry (07:30), the check cash_closing_email_received fails (ERROR) "
-    "when yesterday's cash-closing email has not landed.",
+    "when yesterday's cash-closing email has not landed, and raises a critical missing_email alert (mailed at once).",
 )
 def cash_closing_email_alert_schedule(
     context: dg.ScheduleEvaluationContext, imap: ImapResource, warehouse: WarehouseResource

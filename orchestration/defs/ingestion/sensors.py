@@ -8,6 +8,7 @@ partition does not exist yet (today's file) waits in the cursor until it does.
 """
 
 import json
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,9 @@ from orchestration.defs.ingestion.resources import (
 )
 from orchestration.defs.ingestion.schedules import IN_FLIGHT, ingestion_job, run_key_status
 from orchestration.defs.warehouse.resources import WarehouseResource
+
+# Dagster ends a sensor evaluation after 60 s: the mailbox stops retrying when a retry could end later than this
+EMAIL_TICK_SECONDS = 45
 
 
 def _status(configured: bool) -> dg.DefaultSensorStatus:
@@ -173,7 +177,8 @@ def erp_pull_sensor(
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Takes files dropped into <inbox>/upload (by hand or by the dashboard's upload page), moves each into "
-    "the inbox folder of its kind (unrecognised ones to upload/rejected with the reason) and requests its landing.",
+    "the inbox folder of its kind and requests its landing. Refused ones go to upload/rejected with the reason; one "
+    "whose kind is known is recorded as a rejected file and its day's landing requested (its check fails, alert).",
 )
 def upload_folder_sensor(
     context: dg.SensorEvaluationContext, inbox: InboxResource, warehouse: WarehouseResource
@@ -186,6 +191,8 @@ def upload_folder_sensor(
             conn,
             settle_seconds=settings.upload_settle_seconds,
             max_bytes=int(settings.upload_max_mb * 1024 * 1024),
+            reject_threshold_pct=settings.reject_threshold_pct,
+            passwords=settings.workbook_passwords(),
         )
     for name, error in result.rejected.items():
         context.log.warning(f"upload {name} rejected: {error}")
@@ -213,19 +220,25 @@ def _email_date_problem(email: PendingEmail) -> str | None:
     default_status=_status(bool(get_settings().imap_host)),
     description="Polls the cash-closing mailbox (FMRP_IMAP_*) after its UID cursor and requests the raw/sales run of "
     "each new email's business date (run key: Message-ID + attachments' sha256); the run lands it and moves it to "
-    "the processed or the quarantine folder.",
+    "the processed or the quarantine folder. At most FMRP_IMAP_MAX_PER_TICK emails per tick: a backlog takes "
+    "several ticks, in UID order.",
 )
 def cash_closing_email_sensor(
     context: dg.SensorEvaluationContext, imap: ImapResource, warehouse: WarehouseResource
 ) -> dg.SensorResult | dg.SkipReason:
     """One run per new email. A redelivered copy of an email already landed is filed straight away (no run); a copy
     whose first run is still going, or an email whose day has no partition yet (today's), is looked at again next
-    tick (the cursor stops before it). A failed tick leaves the cursor where it was: nothing is skipped."""
+    tick (the cursor stops before it). A failed tick leaves the cursor where it was: nothing is skipped.
+
+    The tick is bounded: the connect and read timeouts (FMRP_IMAP_CONNECT_TIMEOUT_SECONDS, FMRP_IMAP_TIMEOUT_SECONDS)
+    bound each server operation, no retry starts that could end after EMAIL_TICK_SECONDS, and at most
+    FMRP_IMAP_MAX_PER_TICK emails are fetched; the cursor stops after the last one taken."""
     if imap.get_config() is None:
         return dg.SkipReason("FMRP_IMAP_HOST is not set")
     requests: list[dg.RunRequest] = []
-    with imap.open() as mailbox:
-        poll, pending = pending_emails(mailbox, ImapCursor.from_json(context.cursor))
+    limit = get_settings().imap_max_per_tick
+    with imap.open(deadline=time.monotonic() + EMAIL_TICK_SECONDS) as mailbox:
+        poll, pending = pending_emails(mailbox, ImapCursor.from_json(context.cursor), limit=limit)
         cursor, copies = poll.cursor, []
         for email in pending:
             status = run_key_status(context.instance, email.run_key)
@@ -253,6 +266,7 @@ def cash_closing_email_sensor(
     context.log.info(
         f"{mailbox.config.describe()}: {len(pending)} new email(s), {poll.ignored} other message(s)"
         f"{', mailbox renumbered (UIDVALIDITY changed): read again from the start' if poll.rescanned else ''}"
+        f"{f', more waiting for the next tick (at most {limit} per tick)' if poll.more else ''}"
     )
     skip = None if requests else f"no new cash-closing email ({len(copies)} redelivered cop(ies) filed)"
     return dg.SensorResult(run_requests=requests, cursor=cursor.to_json(), skip_reason=skip)

@@ -1,102 +1,31 @@
 with
 
-purchase_orders as (
+history as (
 
-    select * from {{ ref('stg_erp__purchase_orders') }}
-
-),
-
-production_orders as (
-
-    select * from {{ ref('stg_erp__production_orders') }}
-
-),
-
-purchase_receipts as (
-
-    select
-        'purchase' as order_type,
-        po_number as order_number,
-        line_number,
-        sku,
-        supplier_code,
-        order_status,
-        order_date as release_date,
-        due_date,
-        quantity_ordered,
-        coalesce(quantity_received, 0) as quantity_received,
-        unit_price,
-        snapshot_date,
-        _row_number
-
-    from purchase_orders
-    where is_latest_snapshot
-      and not is_unknown_sku
-      and not is_negative_quantity
-
-),
-
-production_receipts as (
-
-    select
-        'production' as order_type,
-        order_number,
-        1 as line_number,
-        sku,
-        null as supplier_code,
-        order_status,
-        start_date as release_date,
-        due_date,
-        quantity_planned as quantity_ordered,
-        coalesce(quantity_completed, 0) as quantity_received,
-        null::numeric as unit_price,
-        snapshot_date,
-        _row_number
-
-    from production_orders
-    where is_latest_snapshot
-      and not is_unknown_sku
-      and not is_negative_quantity
-
-),
-
-receipts as (
-
-    select * from purchase_receipts
-    union all
-    select * from production_receipts
-
-),
-
-one_row_per_order_line as (
-
-    select distinct on (order_type, order_number, line_number) *
-    from receipts
-    order by order_type, order_number, line_number, _row_number desc
+    select * from {{ ref('scheduled_receipts_history') }}
 
 ),
 
 final as (
 
     select
-        order_type::text as order_type,
-        order_number::text as order_number,
-        line_number::integer as line_number,
-        sku::text as sku,
-        supplier_code::text as supplier_code,
-        order_status::text as order_status,
-        release_date::date as release_date,
-        due_date::date as due_date,
-        date_trunc('week', due_date)::date as due_week,
-        quantity_ordered::numeric as quantity_ordered,
-        quantity_received::numeric as quantity_received,
-        (quantity_ordered - quantity_received)::numeric as open_quantity,
-        unit_price::numeric as unit_price,
-        snapshot_date::date as snapshot_date
+        order_type,
+        order_number,
+        line_number,
+        sku,
+        supplier_code,
+        order_status,
+        release_date,
+        due_date,
+        due_week,
+        quantity_ordered,
+        quantity_received,
+        open_quantity,
+        unit_price,
+        snapshot_date
 
-    from one_row_per_order_line
-    -- a line received (or produced) in full is no longer a receipt
-    where quantity_ordered - quantity_received > 0
+    from history
+    where is_latest_snapshot
 
 )
 
