@@ -143,3 +143,14 @@ def test_dagster_cli_validates_the_code_location(isolated_settings, monkeypatch)
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_monthly_training_on_the_first_trains_the_new_month_on_the_weeks_before_it(definitions):
+    from orchestration.defs.forecasting.partitions import training_origin
+
+    schedule = definitions.resolve_schedule_def("monthly_training_schedule")
+    tick = datetime(2026, 2, 1, 3).replace(tzinfo=ZoneInfo(get_settings().timezone))
+    with dg.build_schedule_context(scheduled_execution_time=tick) as context:
+        [run] = schedule.evaluate_tick(context).run_requests or []
+    assert run.partition_key == "2026-02-01"
+    assert training_origin(run.partition_key) == datetime(2026, 1, 19).date()  # the last week ended by then (Jan 19-25)

@@ -30,9 +30,14 @@ monthly_origins = dg.MonthlyPartitionsDefinition(
     timezone=get_settings().timezone,
 )
 
+# A training partition is the month its model serves, trained on the weeks before the month starts
+# (training_origin): end_offset=1 makes the month that is starting the newest partition, so the schedule on the
+# 1st trains the new month's model on the weeks up to then (without it, it would train last month's model on the
+# weeks before last month, a month staler).
 training_months = dg.MonthlyPartitionsDefinition(
     start_date=get_settings().partition_start.replace(day=1).isoformat(),
     timezone=get_settings().timezone,
+    end_offset=1,
 )
 
 
