@@ -1,10 +1,10 @@
-"""Lot-sizing rules for many items at once: the same plans as ``mrp.lotsizing.lot_size``, numpy over the items.
+"""Lot-sizing rules for many items at once: the same plans as ``mrp.lotsizing.lot_size``, compiled item by item.
 
-:func:`lot_size_batch` is ``lot_size`` row by row, to the bit, for lot-for-lot, fixed order quantity, EOQ,
-POQ, Silver-Meal, least unit cost and part-period balancing with every order modifier: one pass over the
-periods, each step a numpy operation over all items, repeating ``lot_size``'s floating-point operations in
-the same order (net recomputed from its cumulative sum, the same tolerance, the same running sums), so the
-engine can size a whole BOM level at once and still plan exactly what the per-item reference plans.
+:func:`lot_size_batch` is ``lot_size`` row by row, to the bit, for every rule (lot-for-lot, fixed order quantity,
+EOQ, POQ, Silver-Meal, least unit cost, part-period balancing, Wagner-Whitin) with every order modifier: a numba
+kernel walks each item's periods repeating ``lot_size``'s floating-point operations in the same order (net
+recomputed from its cumulative sum, the same tolerance, the same running sums), so the engine can size a whole
+BOM level at once and still plan exactly what the per-item reference plans.
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ _RELATIVE_TOLERANCE = 1e-9  # the value of mrp.lotsizing and mrp.modifiers
 
 
 _QUANTITY, _COVER_POQ, _SILVER_MEAL, _LEAST_UNIT_COST, _PART_PERIOD, _WAGNER_WHITIN = 0, 1, 2, 3, 4, 5
-_LOOKAHEAD_RULES = {
+_RULE_KINDS = {
     "silver_meal": _SILVER_MEAL,
     "least_unit_cost": _LEAST_UNIT_COST,
     "part_period_balancing": _PART_PERIOD,
     "wagner_whitin": _WAGNER_WHITIN,
 }
-_MAX_SPLIT = 256  # more max_lot pieces than this in one period: the item is left to lot_size
 
 
 class ItemLotSizingError(LotSizingError):
@@ -78,12 +77,9 @@ def lot_size_batch(
 ) -> BatchLots:
     """``lot_size`` for many items at once: the same receipts and orders, row by row, to the bit.
 
-    Every rule but Wagner-Whitin runs vectorised over the items with one loop over the periods: lot-for-lot,
-    fixed order quantity, EOQ, POQ, Silver-Meal, least unit cost and part-period balancing, each followed by
-    the order modifiers (``max_lot`` splits included). Wagner-Whitin items and items with invalid parameters
-    (or more than a few hundred ``max_lot`` pieces in one order) call :func:`mrp.lotsizing.lot_size` one by
-    one, so every item gets exactly what ``lot_size`` gives it, or its error. For many Wagner-Whitin items
-    without modifiers, :func:`mrp.lotsizing.wagner_whitin_batch` is the fast path.
+    Every rule runs in the compiled kernel, each followed by the order modifiers (``max_lot`` splits included).
+    Items with invalid parameters call :func:`mrp.lotsizing.lot_size` one by one, so each gets exactly the error
+    ``lot_size`` gives it.
 
     Args:
         demand: Net requirements, ``items x periods``.
@@ -114,9 +110,6 @@ def lot_size_batch(
     floor = np.maximum(np.nan_to_num(lowest), np.nan_to_num(minimum))
     largest = _largest_order(step, ceiling)
     kind, lot, cover = _rule_parameters(net, names, setup, holding, fixed)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        total = net.sum(axis=1) if periods else np.zeros(items)
-        most_pieces = (np.fmax(np.fmax(lot, floor), total) + np.nan_to_num(step)) / largest
     usable = (
         np.all(np.isfinite(net) & (net >= 0), axis=1)
         & np.isfinite(setup)
@@ -124,7 +117,6 @@ def lot_size_batch(
         & np.isfinite(holding)
         & (holding >= 0)
         & _valid_modifiers(lowest, minimum, step, ceiling, largest)
-        & (most_pieces < _MAX_SPLIT)
         & ((names != "fixed_order_quantity") | (np.isfinite(fixed) & (fixed > 0)))
     )
     vectorised = usable
@@ -239,7 +231,7 @@ def _rule_parameters(
         poq = np.where(endless, max(periods, 1), poq)
         kind[members[~is_eoq | endless]] = _COVER_POQ
         cover[members] = poq.astype(np.int64)
-    for name, code in _LOOKAHEAD_RULES.items():
+    for name, code in _RULE_KINDS.items():
         kind[names == name] = code
     return kind, lot, cover
 

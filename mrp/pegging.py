@@ -434,11 +434,6 @@ def _fill_demands(
     return filled
 
 
-def _ranges(counts: np.ndarray) -> np.ndarray:
-    """``concatenate([arange(c) for c in counts])`` without the Python loop."""
-    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-
-
 def _allocate_lines(skus: pl.Series, supplies: _Lines, parts: list[tuple[int, int, _Lines]]) -> pl.DataFrame:
     """FIFO per item: cut both cumulative quantity lines at every end and match the pieces (:func:`_cut`).
 
